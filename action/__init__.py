@@ -1,0 +1,1 @@
+"""Everything that touches the world: the runner, GitHub, Docker, builders, signers, indexes."""

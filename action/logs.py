@@ -1,0 +1,67 @@
+"""structlog set-up: one event per line, secrets masked, JSON on request.
+
+Every secret the action learns (tokens, keys) is registered with `mask()`: it is announced to
+the runner with `::add-mask::` (each line separately) and replaced by `***` in every log event.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+import structlog
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
+_SECRETS: set[str] = set()
+
+
+def mask(secret: str, *, stream: TextIO | None = None) -> None:
+    """Never show `secret`: tell the runner to mask it and scrub it from our own logs."""
+    for line in secret.splitlines() or [secret]:
+        line = line.strip()
+        if len(line) >= 4 and line not in _SECRETS:  # noqa: PLR2004 - shorter values mask too much
+            _SECRETS.add(line)
+            print(f"::add-mask::{line}", file=stream or sys.stdout, flush=True)
+
+
+def scrub(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _scrub_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str):
+            event_dict[key] = scrub(value)
+        elif value is not None and not isinstance(value, (int, float, bool)):
+            event_dict[key] = scrub(str(value))
+    return event_dict
+
+
+def configure(*, json: bool = False, debug: bool = False, stream: TextIO | None = None) -> None:
+    """Set up structlog once per process: console lines for people, or JSON lines."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=True)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _scrub_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(10 if debug else 20),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)
