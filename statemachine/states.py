@@ -99,10 +99,13 @@ RECORDS: Final[dict[EventType, tuple[State, ...]]] = {
     EventType.BUILD_STARTED: (State.TAGGED,),
     EventType.FILE_RECORDED: (State.TAGGED,),
     EventType.BUILD_FINISHED: (State.TAGGED,),
-    EventType.RELEASE_REQUESTED: (State.ATTESTED,),
-    EventType.RELEASE_RECORDED: (State.ATTESTED,),
-    EventType.ASSET_UPLOAD_STARTED: (State.ATTESTED,),
-    EventType.ASSET_UPLOADED: (State.ATTESTED,),
+    # The draft release is the home of the log and of the files, so it is made first.
+    EventType.RELEASE_REQUESTED: (State.TAGGED,),
+    EventType.RELEASE_RECORDED: (State.TAGGED,),
+    # Built files are attached as they are built (so other jobs can fetch them); the
+    # provenance and publish attestations once they are signed.
+    EventType.ASSET_UPLOAD_STARTED: (State.TAGGED, State.ATTESTED),
+    EventType.ASSET_UPLOADED: (State.TAGGED, State.ATTESTED),
     EventType.UPLOAD_STARTED: (State.APPROVED, State.TEST_PUBLISHED),
     EventType.UPLOAD_CONFIRMED: (State.APPROVED, State.TEST_PUBLISHED),
 }
