@@ -1,1 +1,259 @@
-"""Fixtures: filled in by the issue that needs them."""
+"""Package-index fixtures: two real pypiserver instances standing in for Test PyPI and PyPI.
+
+Each instance is one process for the whole session (start-up is about 0.2 s) with its own
+package directory; `testpypi` and `pypi` empty that directory before each test, so every
+test sees two empty indexes.
+
+Uploads need credentials (`__token__` + a test token). pypiserver's own `-P htpasswd` needs
+`passlib`, which is not installed, so the server is started through pypiserver's documented
+Python API (`pypiserver.app(auther=...)`) served by a threaded wsgiref server: the same app
+as `pypi-server run`, with upload authentication and without the fallback redirect to the
+real PyPI (`disable_fallback=True`, so a missing project is a 404, never a trip to pypi.org).
+
+`build_dists` builds a tiny real sdist and wheel with `python -m build --no-isolation`. The
+generated project carries a 60-line in-tree PEP 517 backend (stdlib only), because no build
+backend that makes wheels is installed and tests must not download one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+
+from action.index import ApiToken, IndexConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+TEST_TOKEN = "pypi-test-token-for-the-local-pypiserver-0123456789"
+
+_LAUNCHER = textwrap.dedent(
+    """
+    import os, socketserver, sys
+    from pathlib import Path
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    import pypiserver
+
+    password = os.environ["PYPISERVER_PASSWORD"]
+    app = pypiserver.app(
+        roots=[Path(sys.argv[1])],
+        authenticate=["update"],
+        auther=lambda user, pw: user == "__token__" and pw == password,
+        disable_fallback=True,
+        backend_arg="simple-dir",
+        health_endpoint="/health",
+    )
+
+    class Server(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, app, server_class=Server, handler_class=Quiet)
+    print(server.server_port, flush=True)
+    server.serve_forever()
+    """
+)
+
+
+@dataclass(frozen=True)
+class PypiServer:
+    """One running pypiserver: where it listens and where it keeps its files."""
+
+    name: str
+    url: str
+    packages: Path
+    startup_seconds: float
+
+    def config(self) -> IndexConfig:
+        return IndexConfig.create(
+            self.name,  # type: ignore[arg-type]
+            upload_url=self.url + "/",
+            credentials=ApiToken(TEST_TOKEN),
+        )
+
+    def clean(self) -> None:
+        for entry in self.packages.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], PypiServer]:
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, str(packages)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYPISERVER_PASSWORD": TEST_TOKEN},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.isdigit():
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        pytest.fail(f"pypiserver ({name}) did not start: {line}{err}")
+    url = f"http://127.0.0.1:{line}"
+    requests.get(url + "/health", timeout=5).raise_for_status()
+    return process, PypiServer(name, url, packages, time.monotonic() - started)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pypiservers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PypiServer]]:
+    """Two pypiservers for the session: {"testpypi": ..., "pypi": ...}."""
+    processes: list[subprocess.Popen[str]] = []
+    servers: dict[str, PypiServer] = {}
+    try:
+        for name in ("testpypi", "pypi"):
+            process, server = _start(name, tmp_path_factory.mktemp(f"{name}-packages"))
+            processes.append(process)
+            servers[name] = server
+        yield servers
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+@pytest.fixture
+def testpypi_server(pypiservers: dict[str, PypiServer]) -> PypiServer:
+    """The "testpypi" pypiserver, emptied for this test."""
+    pypiservers["testpypi"].clean()
+    return pypiservers["testpypi"]
+
+
+@pytest.fixture
+def pypi_server(pypiservers: dict[str, PypiServer]) -> PypiServer:
+    """The "pypi" pypiserver, emptied for this test."""
+    pypiservers["pypi"].clean()
+    return pypiservers["pypi"]
+
+
+@pytest.fixture
+def testpypi(testpypi_server: PypiServer) -> IndexConfig:
+    """An IndexConfig for an empty local "testpypi" (token credentials)."""
+    return testpypi_server.config()
+
+
+@pytest.fixture
+def pypi(pypi_server: PypiServer) -> IndexConfig:
+    """An IndexConfig for an empty local "pypi" (token credentials)."""
+    return pypi_server.config()
+
+
+_BACKEND = textwrap.dedent(
+    '''
+    """A minimal in-tree PEP 517 backend: one pure-Python module, stdlib only."""
+    import base64, hashlib, io, tarfile, zipfile
+    from pathlib import Path
+
+    NAME, VERSION = Path("NAME").read_text().split()
+    DIST = NAME.replace("-", "_")
+    MODULE = Path(DIST, "__init__.py").read_bytes()
+    METADATA = f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n".encode()
+    EPOCH = (2024, 1, 1, 0, 0, 0)
+
+    def build_sdist(directory, config_settings=None):
+        base = f"{DIST}-{VERSION}"
+        files = {"PKG-INFO": METADATA, "NAME": Path("NAME").read_bytes(),
+                 "pyproject.toml": Path("pyproject.toml").read_bytes(),
+                 "tiny_backend.py": Path("tiny_backend.py").read_bytes(),
+                 f"{DIST}/__init__.py": MODULE}
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in files.items():
+                info = tarfile.TarInfo(f"{base}/{name}")
+                info.size, info.mtime, info.mode = len(data), 1704067200, 0o644
+                tar.addfile(info, io.BytesIO(data))
+        import gzip
+        Path(directory, base + ".tar.gz").write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+        return base + ".tar.gz"
+
+    def _record_line(name, data):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        return f"{name},sha256={digest},{len(data)}\\n"
+
+    def build_wheel(directory, config_settings=None, metadata_directory=None):
+        filename = f"{DIST}-{VERSION}-py3-none-any.whl"
+        info = f"{DIST}-{VERSION}.dist-info"
+        files = {f"{DIST}/__init__.py": MODULE, f"{info}/METADATA": METADATA,
+                 f"{info}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: tiny\\n"
+                                  b"Root-Is-Purelib: true\\nTag: py3-none-any\\n"}
+        record = "".join(_record_line(n, d) for n, d in files.items()) + f"{info}/RECORD,,\\n"
+        files[f"{info}/RECORD"] = record.encode()
+        with zipfile.ZipFile(Path(directory, filename), "w", zipfile.ZIP_DEFLATED) as whl:
+            for name, data in files.items():
+                whl.writestr(zipfile.ZipInfo(name, EPOCH), data)
+        return filename
+    '''
+)
+
+_PYPROJECT = textwrap.dedent(
+    """
+    [build-system]
+    requires = []
+    build-backend = "tiny_backend"
+    backend-path = ["."]
+    """
+)
+
+
+@dataclass(frozen=True)
+class Dists:
+    """What `build_dists` made: the sdist and the wheel of one tiny project."""
+
+    sdist: Path
+    wheel: Path
+
+    @property
+    def all(self) -> tuple[Path, Path]:
+        return (self.sdist, self.wheel)
+
+
+def build_tiny_dists(
+    where: Path, *, name: str = "tiny-pkg", version: str = "0.1.0", content: str = "X = 1\n"
+) -> Dists:
+    """Build a real sdist and wheel with `python -m build`; same arguments, same bytes."""
+    project = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-", dir=where))
+    module = project / name.replace("-", "_")
+    module.mkdir()
+    (module / "__init__.py").write_text(content)
+    (project / "NAME").write_text(f"{name} {version}\n")
+    (project / "pyproject.toml").write_text(_PYPROJECT)
+    (project / "tiny_backend.py").write_text(_BACKEND)
+    out = project / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(project)],
+        check=True, capture_output=True, text=True,
+    )
+    return Dists(next(out.glob("*.tar.gz")), next(out.glob("*.whl")))
+
+
+@pytest.fixture
+def build_dists(tmp_path: Path) -> Callable[..., Dists]:
+    """A builder: `build_dists(name=..., version=..., content=...)` -> Dists in tmp_path."""
+    return lambda **kwargs: build_tiny_dists(tmp_path, **kwargs)

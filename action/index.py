@@ -1,0 +1,714 @@
+"""Package indexes (Test PyPI, PyPI): what they hold, uploading to them, trusted publishing.
+
+Reading goes through the simple API (PEP 691 JSON where offered, PEP 503 HTML otherwise);
+uploading goes through twine, one file per call, with credentials in the environment only.
+`PackageIndex.ensure` makes an upload idempotent by content: the same bytes already there are
+left alone, different bytes under the same name stop the release.
+
+Retries: reads and uploads are retried with exponential backoff and jitter on 5xx, 429,
+timeouts and dropped connections (twine retries a 5xx at once, without waiting; we wait
+between its attempts). A 4xx is never retried: it is explained with the index's own message
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import html
+import json
+import os
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from urllib.parse import unquote, urlsplit
+
+import requests
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from action.errors import ConfigError, DigestMismatchError, PackageIndexError
+from action.logs import get_logger, mask
+from action.proc import CommandError, run
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+__all__ = [
+    "ApiToken",
+    "Backoff",
+    "Credentials",
+    "FileExistsOnIndexError",
+    "IndexConfig",
+    "IndexName",
+    "MintedToken",
+    "Outcome",
+    "PackageIndex",
+    "TrustedPublishing",
+    "mint_token",
+    "open_index",
+    "parse_simple",
+    "parse_simple_html",
+    "parse_simple_json",
+    "parse_twine_failure",
+]
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+IndexName = Literal["testpypi", "pypi"]
+
+# name -> (upload URL, simple API URL, root where `/_/oidc/` lives)
+_CONVENTIONAL: dict[str, tuple[str, str, str]] = {
+    "pypi": ("https://upload.pypi.org/legacy/", "https://pypi.org/simple/", "https://pypi.org/"),
+    "testpypi": (
+        "https://test.pypi.org/legacy/",
+        "https://test.pypi.org/simple/",
+        "https://test.pypi.org/",
+    ),
+}
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
+_ACCEPT = f"{SIMPLE_JSON}, {SIMPLE_HTML};q=0.2, text/html;q=0.01"
+TOKEN_LIFETIME = 15 * 60.0  # what PyPI gives a minted token when it does not say
+REFRESH_MARGIN = 2 * 60.0  # re-mint when less than this is left
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token (`pypi-...`), sent as the password of user `__token__`."""
+
+    token: str = field(repr=False)
+    username: str = "__token__"
+
+    def __post_init__(self) -> None:
+        if not self.token.strip():
+            raise ConfigError("the package-index API token is empty",
+                              hint="Set the token input from a repository or environment secret, "
+                              "or use trusted publishing instead.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrustedPublishing:
+    """Short-lived tokens minted from the workflow's OIDC identity; the fields feed the hints."""
+
+    repository: str = ""  # owner/name
+    workflow: str = ""  # workflow file name, e.g. release.yml
+    environment: str = ""  # the GitHub environment the publishing job runs in
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, environment: str = ""
+    ) -> TrustedPublishing:
+        """Read the repository and workflow file from the runner's variables."""
+        env = os.environ if environ is None else environ
+        workflow_ref = env.get("GITHUB_WORKFLOW_REF", "")  # o/r/.github/workflows/x.yml@ref
+        workflow = workflow_ref.split("@", 1)[0].rsplit("/", 1)[-1] if workflow_ref else ""
+        return cls(
+            repository=env.get("GITHUB_REPOSITORY", ""), workflow=workflow, environment=environment
+        )
+
+
+Credentials = ApiToken | TrustedPublishing
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexConfig:
+    """One package index: where to upload, where to read, how to authenticate."""
+
+    name: IndexName
+    upload_url: str  # the legacy upload API, e.g. https://upload.pypi.org/legacy/
+    simple_url: str  # the simple API root, ending in /
+    root_url: str  # the web root, where /_/oidc/ lives (trusted publishing)
+    credentials: Credentials
+
+    def __post_init__(self) -> None:
+        if self.name not in get_args(IndexName):
+            raise ConfigError(f"unknown package index {self.name!r}",
+                              hint="Use 'testpypi' or 'pypi'.")
+        for what in ("upload_url", "simple_url", "root_url"):
+            url = getattr(self, what)
+            if urlsplit(url).scheme not in {"http", "https"} or not url.endswith("/"):
+                raise ConfigError(f"{self.name}: {what} {url!r} is not an http(s) URL ending in /")
+
+    @classmethod
+    def create(
+        cls,
+        name: IndexName,
+        *,
+        credentials: Credentials,
+        upload_url: str | None = None,
+        simple_url: str | None = None,
+        root_url: str | None = None,
+    ) -> IndexConfig:
+        """Fill in the conventional URLs for PyPI/Test PyPI, or derive them from upload_url."""
+        conventional = _CONVENTIONAL.get(name)
+        if upload_url is None or (conventional and _slash(upload_url) == conventional[0]):
+            if conventional is None:
+                raise ConfigError(f"{name}: no upload URL given")
+            upload, simple, root = conventional
+        else:
+            upload = _slash(upload_url)
+            root = upload.removesuffix("legacy/")
+            simple = root + "simple/"
+        return cls(
+            name=name, upload_url=upload, simple_url=_slash(simple_url or simple),
+            root_url=_slash(root_url or root), credentials=credentials,
+        )
+
+    def project_url(self, project: str) -> str:
+        """The simple API page of a project (name normalised, PEP 503)."""
+        return f"{self.simple_url}{canonicalize_name(project)}/"
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+# --- retries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    """Exponential backoff with jitter; `sleep` and `jitter` are injectable for tests."""
+
+    attempts: int = 5
+    base: float = 2.0
+    cap: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random  # uniform in [0, 1)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt `attempt` (0-based): half fixed, half jitter."""
+        ceiling = min(self.cap, self.base * 2.0**attempt)
+        return ceiling / 2 + ceiling / 2 * self.jitter()
+
+
+class _TransientError(Exception):
+    """A failure that may pass: 5xx, 429, a timeout, a dropped connection."""
+
+
+def _retrying(what: str, attempt: Callable[[], T], backoff: Backoff) -> T:
+    for number in range(1, backoff.attempts + 1):
+        try:
+            return attempt()
+        except _TransientError as exc:
+            if number == backoff.attempts:
+                raise PackageIndexError(
+                    f"{what} failed {number} times; the last time: {exc}",
+                    hint="The index seems to be down or unreachable. Re-run the job later; "
+                    "nothing is repeated that already succeeded.",
+                ) from exc
+            delay = backoff.delay(number - 1)
+            log.warning("index.retry", what=what, reason=str(exc), attempt=number,
+                        wait_seconds=round(delay, 2))
+            backoff.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _send(
+    session: requests.Session, method: str, url: str, **kwargs: Any
+) -> requests.Response:
+    """One HTTP request; transient failures become `_TransientError`."""
+    try:
+        response = session.request(method, url, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:  # noqa: PLR2004 - 429 is "too many requests"
+        raise _TransientError(f"{method} {url}: HTTP {response.status_code} {response.reason}")
+    return response
+
+
+# --- reading the simple API ----------------------------------------------------------------
+
+
+def parse_simple_json(data: Any) -> dict[str, str]:
+    """PEP 691 project page -> {filename: sha256}; "" where the index gives no sha256."""
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        raise PackageIndexError("the simple API answered JSON without a 'files' list")
+    result: dict[str, str] = {}
+    for entry in files:
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
+            raise PackageIndexError(f"the simple API lists a file without a name: {entry!r}")
+        hashes = entry.get("hashes")
+        sha256 = hashes.get("sha256", "") if isinstance(hashes, dict) else ""
+        result[entry["filename"]] = str(sha256).lower()
+    return result
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def parse_simple_html(text: str) -> dict[str, str]:
+    """PEP 503 project page -> {filename: sha256} from the links' `#sha256=` fragments."""
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    result: dict[str, str] = {}
+    for href in parser.hrefs:
+        parts = urlsplit(href)
+        filename = unquote(parts.path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        algorithm, _, digest = parts.fragment.partition("=")
+        result[filename] = digest.lower() if algorithm == "sha256" else ""
+    return result
+
+
+def parse_simple(content_type: str, body: str) -> dict[str, str]:
+    """Parse a project page by its media type (PEP 691 JSON or PEP 503 HTML)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == SIMPLE_JSON:
+        try:
+            return parse_simple_json(json.loads(body))
+        except json.JSONDecodeError as exc:
+            raise PackageIndexError(f"the simple API sent malformed JSON: {exc}") from exc
+    if media in {SIMPLE_HTML, "text/html"}:
+        return parse_simple_html(body)
+    raise PackageIndexError(f"the simple API answered with unexpected media type {media!r}")
+
+
+# --- twine failures ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwineFailure:
+    """What a failed `twine upload` printed, read back: an HTTP status or a transport error."""
+
+    status: int | None  # None: no HTTP answer (dropped connection, timeout, local error)
+    message: str  # the index's own words, or twine's
+    transient: bool
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LEVEL = re.compile(r"^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+")
+_HTTP_ERROR = re.compile(r"HTTPError: (\d{3}) .*? from \S+$")
+_PRE = re.compile(r"<pre>(.*?)</pre>", re.DOTALL | re.IGNORECASE)
+_TRANSPORT = (
+    "ConnectionError", "Connection aborted", "RemoteDisconnected", "ConnectionResetError",
+    "Max retries exceeded", "Read timed out", "ReadTimeout", "ConnectTimeout",
+    "ChunkedEncodingError", "IncompleteRead", "BrokenPipeError",
+)
+
+
+def parse_twine_failure(output: str) -> TwineFailure:
+    """Read what went wrong from twine's output (run with --verbose --no-color)."""
+    lines = [_LEVEL.sub("", line.strip()) for line in _ANSI.sub("", output).splitlines()]
+    for number, line in enumerate(lines):
+        match = _HTTP_ERROR.search(line)
+        if match:
+            status = int(match.group(1))
+            message = _index_message(lines, number)
+            transient = status >= 500 or status == 429  # noqa: PLR2004 - 429 is "too many requests"
+            return TwineFailure(status, message, transient=transient)
+    for marker in _TRANSPORT:
+        if marker in output:
+            return TwineFailure(None, _last_line_with(lines, marker), transient=True)
+    said = [line for line in lines if line]
+    return TwineFailure(None, "\n".join(said[-5:]), transient=False)
+
+
+def _index_message(lines: list[str], error_at: int) -> str:
+    """The reason phrase (PyPI puts its message there) and the body's words (pypiserver's)."""
+    reason = next((line for line in lines[error_at + 1 :] if line), "")
+    parts = [reason]
+    starts = [n for n, line in enumerate(lines[:error_at]) if line.startswith("Response from ")]
+    if starts:
+        body = "\n".join(lines[starts[-1] + 2 : error_at]).strip()
+        pre = _PRE.search(body)
+        text = html.unescape(pre.group(1)) if pre else ("" if "<" in body else body)
+        text = " ".join(text.split())
+        if text and text != "None" and text.lower() not in reason.lower():
+            parts.append(text)
+    return ": ".join(part for part in parts if part)
+
+
+def _last_line_with(lines: list[str], marker: str) -> str:
+    found = [line for line in lines if marker in line]
+    return found[-1] if found else marker
+
+
+# --- trusted publishing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    """A short-lived API token from trusted publishing; `expires_at` is Unix time."""
+
+    token: str = field(repr=False)
+    expires_at: float
+
+    def fresh(self, now: float, margin: float = REFRESH_MARGIN) -> bool:
+        return self.expires_at - now > margin
+
+
+def _detect_credential(audience: str) -> str | None:
+    import id as oidc_id  # noqa: PLC0415 - only trusted publishing needs it
+
+    try:
+        return oidc_id.detect_credential(audience)
+    except oidc_id.AmbientCredentialError as exc:
+        raise ConfigError(
+            f"could not get an OIDC token from GitHub: {exc}",
+            hint="Trusted publishing needs `permissions: id-token: write` on the publishing job "
+            "(and does not work from inside a reusable workflow).",
+        ) from exc
+
+
+def mint_token(
+    index: IndexConfig,
+    *,
+    session: requests.Session | None = None,
+    detect: Callable[[str], str | None] = _detect_credential,
+    now: Callable[[], float] = time.time,
+    backoff: Backoff | None = None,
+    timeout: float = 30.0,
+) -> MintedToken:
+    """Exchange the workflow's OIDC identity for a short-lived upload token; mask it at once."""
+    http = session or requests.Session()
+    retry = backoff or Backoff()
+    audience = _retrying(f"GET {index.root_url}_/oidc/audience",
+                         lambda: _audience(http, index, timeout), retry)
+    jwt = detect(audience)
+    if not jwt:
+        raise ConfigError(
+            "no OIDC identity: this is not GitHub Actions or the job may not request one",
+            hint="Give the publishing job `permissions: id-token: write`, or configure an API "
+            "token instead of trusted publishing.",
+        )
+    mask(jwt)
+    response = _retrying(f"POST {index.root_url}_/oidc/mint-token",
+                         lambda: _send(http, "POST", f"{index.root_url}_/oidc/mint-token",
+                                       json={"token": jwt}, timeout=timeout), retry)
+    minted = _minted_from(response, index, jwt, now())
+    log.info("index.token-minted", index=index.name,
+             expires_in_seconds=round(minted.expires_at - now()))
+    return minted
+
+
+def _audience(http: requests.Session, index: IndexConfig, timeout: float) -> str:
+    url = f"{index.root_url}_/oidc/audience"
+    response = _send(http, "GET", url, timeout=timeout)
+    if response.status_code == 404:  # noqa: PLR2004 - "not found"
+        raise PackageIndexError(
+            f"{index.name} does not offer trusted publishing ({url} is 404)",
+            hint="Use an API token for this index.",
+        )
+    audience = _json(response).get("audience") if response.ok else None
+    if not isinstance(audience, str) or not audience:
+        raise PackageIndexError(f"{url} answered {response.status_code} without an audience")
+    return audience
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _minted_from(
+    response: requests.Response, index: IndexConfig, jwt: str, now: float
+) -> MintedToken:
+    data = _json(response)
+    token = data.get("token")
+    if not response.ok or not isinstance(token, str) or not token:
+        raise _mint_error(response.status_code, data, index, jwt)
+    mask(token)
+    expires = data.get("expires")
+    expires_at = float(expires) if isinstance(expires, (int, float)) else now + TOKEN_LIFETIME
+    return MintedToken(token, expires_at)
+
+
+_MINT_HINTS = {
+    "invalid-publisher": "No trusted publisher on {root} matches this workflow. Add one "
+    "(project settings -> Publishing; for a project that does not exist yet, a pending publisher "
+    "under your account's Publishing page) with exactly these values: {claims}.",
+    "invalid-payload": "The index could not read the OIDC token; this is a bug, please report it.",
+    "invalid-token": "The index refused the OIDC token (expired or wrong audience). Re-run the "
+    "job; if it persists, check the job's `id-token: write` permission.",
+    "not-enabled": "Trusted publishing is switched off on {root}; use an API token for now.",
+}
+
+
+def _mint_error(
+    status: int, data: dict[str, Any], index: IndexConfig, jwt: str
+) -> PackageIndexError:
+    errors = data.get("errors")
+    listed = errors if isinstance(errors, list) else []
+    pairs = [(str(e.get("code", "")), str(e.get("description", "")))
+             for e in listed if isinstance(e, dict)]
+    said = "; ".join(f"{code}: {text}" for code, text in pairs) or f"HTTP {status}"
+    hints = [_MINT_HINTS[code] for code, _ in pairs if code in _MINT_HINTS]
+    hint = " ".join(dict.fromkeys(hints)) or _publisher_hint(index, jwt)
+    return PackageIndexError(
+        f"{index.name} refused to mint an upload token: {said}",
+        hint=hint.format(root=index.root_url, claims=_claims_text(jwt)),
+    )
+
+
+def _claims(jwt: str) -> dict[str, Any]:
+    try:
+        payload = jwt.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _claims_text(jwt: str) -> str:
+    claims = _claims(jwt)
+    workflow = str(claims.get("job_workflow_ref") or claims.get("workflow_ref") or "")
+    workflow_file = workflow.split("@", 1)[0].rsplit("/", 1)[-1]
+    values = {
+        "repository": claims.get("repository", "?"),
+        "workflow": workflow_file or "?",
+        "environment": claims.get("environment") or "(none: leave it empty)",
+    }
+    return ", ".join(f"{key} {value}" for key, value in values.items())
+
+
+def _publisher_hint(index: IndexConfig, jwt: str = "") -> str:
+    tp = index.credentials if isinstance(index.credentials, TrustedPublishing) else None
+    if jwt:
+        values = _claims_text(jwt)
+    elif tp is not None:
+        values = (f"repository {tp.repository or '?'}, workflow {tp.workflow or '?'}, "
+                  f"environment {tp.environment or '(none: leave it empty)'}")
+    else:
+        values = "this repository, workflow file and environment"
+    return (f"Register a trusted publisher on {index.root_url} (project settings -> Publishing; "
+            f"a pending publisher for a new project) with {values}.")
+
+
+# --- the index client ----------------------------------------------------------------------
+
+
+class Outcome(enum.StrEnum):
+    """What `ensure` did."""
+
+    ALREADY_PRESENT = "already-present"
+    UPLOADED = "uploaded"
+
+
+class FileExistsOnIndexError(PackageIndexError):
+    """The index already holds a file of this name (pypiserver: also for identical bytes)."""
+
+
+class PackageIndex:
+    """A client of one package index. Build it with `open_index` (tests replace that)."""
+
+    def __init__(
+        self,
+        config: IndexConfig,
+        *,
+        session: requests.Session | None = None,
+        backoff: Backoff | None = None,
+        minter: Callable[[IndexConfig], MintedToken] = mint_token,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 30.0,
+    ) -> None:
+        self.config = config
+        self._session = session or requests.Session()
+        self._backoff = backoff or Backoff()
+        self._minter = minter
+        self._clock = clock
+        self._timeout = timeout
+        self._minted: MintedToken | None = None
+        if isinstance(config.credentials, ApiToken):
+            mask(config.credentials.token)
+
+    # reading
+
+    def files(self, project: str) -> dict[str, str]:
+        """{filename: sha256} of every file the index holds for `project`; {} when unknown."""
+        url = self.config.project_url(project)
+        return _retrying(f"GET {url}", lambda: self._read(url), self._backoff)
+
+    def _read(self, url: str) -> dict[str, str]:
+        response = _send(self._session, "GET", url, timeout=self._timeout,
+                         headers={"Accept": _ACCEPT, "Cache-Control": "max-age=0"})
+        if response.status_code == 404:  # noqa: PLR2004 - "not found": no files yet
+            return {}
+        if not response.ok:
+            raise PackageIndexError(
+                f"{self.config.name}: GET {url} answered {response.status_code} {response.reason}",
+                hint="Check the index URL and that the simple API is readable without login.",
+            )
+        return parse_simple(response.headers.get("Content-Type", ""), response.text)
+
+    # uploading
+
+    def upload(self, path: Path, *, attestations: Sequence[Path] = ()) -> None:
+        """Upload one file with twine; retry transient failures; explain a refusal."""
+        what = f"uploading {path.name} to {self.config.name}"
+        _retrying(what, lambda: self._twine(path, attestations), self._backoff)
+        log.info("index.upload", index=self.config.name, file=path.name)
+
+    def _twine(self, path: Path, attestations: Sequence[Path]) -> None:
+        args: list[str | Path] = [
+            sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive", "--verbose",
+            "--disable-progress-bar", "--repository-url", self.config.upload_url,
+        ]
+        if attestations:
+            args.append("--attestations")
+        try:
+            run([*args, path, *attestations], env=self._twine_env(), what="upload with twine")
+        except CommandError as exc:
+            failure = parse_twine_failure(exc.message)
+            if failure.transient:
+                status = f"HTTP {failure.status}: " if failure.status else ""
+                raise _TransientError(status + failure.message) from exc
+            raise self._explain(failure, path) from exc
+
+    def _twine_env(self) -> dict[str, str]:
+        username, password = self._login()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
+        env.update(TWINE_USERNAME=username, TWINE_PASSWORD=password,
+                   COLUMNS="500", NO_COLOR="1", TERM="dumb")
+        return env
+
+    def _login(self) -> tuple[str, str]:
+        credentials = self.config.credentials
+        if isinstance(credentials, ApiToken):
+            return credentials.username, credentials.token
+        if self._minted is None or not self._minted.fresh(self._clock()):
+            self._minted = self._minter(self.config)
+            mask(self._minted.token)
+        return "__token__", self._minted.token
+
+    def _explain(self, failure: TwineFailure, path: Path) -> PackageIndexError:
+        said = failure.message or "(no message)"
+        head = f"{self.config.name} refused {path.name}"
+        if failure.status is None:
+            return PackageIndexError(f"twine could not upload {path.name}: {said}",
+                                     hint="See twine's message above.")
+        text = f"{head}: HTTP {failure.status}: {said}"
+        lowered = said.lower()
+        if "has already been used" in lowered:
+            return PackageIndexError(text, hint=(
+                "This file name was used before and then deleted; an index never accepts it "
+                "again, whatever its bytes. Make a new version (for example a post-release) "
+                "and release that."))
+        if "already exists" in lowered or failure.status == 409:  # noqa: PLR2004 - "conflict"
+            return FileExistsOnIndexError(text, hint=(
+                "Compare digests: if the index holds the same sha256 as the ledger the file is "
+                "already published; otherwise the name is taken by other bytes and only a new "
+                "version can fix it."))
+        if "only one sdist" in lowered:
+            return PackageIndexError(text, hint=(
+                "This release already has a source distribution under another name; an index "
+                "keeps one sdist per release. Make a new version to publish a different sdist."))
+        return PackageIndexError(text, hint=self._hint_for(failure.status, path))
+
+    def _hint_for(self, status: int, path: Path) -> str:
+        project = _project_of(path)
+        if status in {401, 403}:
+            if isinstance(self.config.credentials, TrustedPublishing):
+                return (f"The minted token may not upload to {project}. "
+                        + _publisher_hint(self.config))
+            return (f"The API token is invalid, expired or scoped to another project. Create a "
+                    f"token for {project} at {self.config.root_url}manage/account/token/ and "
+                    f"store it as a secret, or switch to trusted publishing.")
+        if status == 413:  # noqa: PLR2004 - "payload too large"
+            return ("The file is larger than the index allows for this project; ask the index "
+                    "for a higher limit.")
+        return ("Read the index's message above: it is usually invalid metadata (check with "
+                "`twine check`) or a project name you do not own.")
+
+    # idempotency
+
+    def ensure(
+        self, path: Path, sha256: str, *, attestations: Sequence[Path] = ()
+    ) -> Outcome:
+        """Make the index hold exactly these bytes under this name, uploading at most once."""
+        sha256 = sha256.lower()
+        project, where = _project_of(path), f"{self.config.name} ({self.config.simple_url})"
+        held = self.files(project).get(path.name)
+        if held is not None:
+            _require_same(path.name, sha256, held, where)
+            log.info("index.already-present", index=self.config.name, file=path.name)
+            return Outcome.ALREADY_PRESENT
+        local = _sha256_of(path)
+        if local != sha256:
+            raise DigestMismatchError(path.name, sha256, local, where="the local file")
+        try:
+            self.upload(path, attestations=attestations)
+        except FileExistsOnIndexError:
+            log.info("index.exists-after-upload", index=self.config.name, file=path.name)
+        self._confirm(project, path.name, sha256, where)
+        log.info("index.uploaded", index=self.config.name, file=path.name, sha256=sha256)
+        return Outcome.UPLOADED
+
+    def _confirm(self, project: str, name: str, sha256: str, where: str) -> None:
+        def check() -> None:
+            held = self.files(project).get(name)
+            if held is None:
+                raise _TransientError(f"{name} is not listed on {where} yet")
+            _require_same(name, sha256, held, where, after_upload=True)
+
+        _retrying(f"confirming {name} on {self.config.name}", check, self._backoff)
+
+
+def _require_same(name: str, sha256: str, held: str, where: str, *,
+                  after_upload: bool = False) -> None:
+    if not held:
+        raise PackageIndexError(
+            f"{where} lists {name} without a sha256, so its bytes cannot be compared",
+            hint="Use an index whose simple API publishes sha256 digests.",
+        )
+    if held != sha256:
+        hint = ("Someone else uploaded different bytes under this name while we uploaded. "
+                "Only a new version can fix it.") if after_upload else ""
+        raise DigestMismatchError(name, sha256, held, where=where, hint=hint)
+
+
+def _project_of(path: Path) -> str:
+    try:
+        if path.name.endswith(".whl"):
+            return str(parse_wheel_filename(path.name)[0])
+        return str(parse_sdist_filename(path.name)[0])
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise PackageIndexError(
+            f"{path.name} is not a wheel or sdist file name",
+            hint="Only .whl and .tar.gz distributions built by the release can be uploaded.",
+        ) from exc
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_index(config: IndexConfig, **options: Any) -> PackageIndex:
+    """The factory the action uses; tests may replace it with one returning a double."""
+    return PackageIndex(config, **options)
+
