@@ -180,6 +180,7 @@ class TestEnsure:
             second = index.ensure(dists.wheel, sha256(dists.wheel))
         assert (first, second) == (Outcome.UPLOADED, Outcome.ALREADY_PRESENT)
         assert [e["event"] for e in logs].count("index.upload") == 1
+        assert TEST_TOKEN not in str(logs)
 
     def test_other_bytes_under_the_same_name_stop(self, testpypi, build_dists):
         """Different bytes under an uploaded name: DigestMismatchError, nothing uploaded."""
@@ -252,6 +253,25 @@ class TestEnsure:
             check=True, capture_output=True,
         )
         assert sha256(tmp_path / "dl" / dists.sdist.name) == sha256(dists.sdist)
+
+
+class TestAttestations:
+    def test_attestations_go_with_the_upload(self, testpypi_server, build_dists):
+        """Attestation files are sent in the same request as their distribution."""
+        dists = build_dists()
+        attestation = dists.wheel.with_name(dists.wheel.name + ".publish.attestation")
+        attestation.write_text(json.dumps({"version": 1, "marker": "attested-42"}))
+        with serve(lambda r: forward(r, testpypi_server.url + "/")) as (url, seen):
+            config = IndexConfig.create(
+                "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
+                simple_url=testpypi_server.url + "/simple/",
+            )
+            index = client(config)
+            assert index.ensure(dists.wheel, sha256(dists.wheel), attestations=[attestation]) \
+                is Outcome.UPLOADED
+        assert len(seen) == 1
+        assert b'name="attestations"' in seen[0].body
+        assert b"attested-42" in seen[0].body
 
 
 class TestUploadFailures:
