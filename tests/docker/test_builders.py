@@ -1,0 +1,203 @@
+"""action.builders against the real Docker engine and the local manylinux-like image."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+
+from action import builders
+from action.errors import BuildError, DockerUnavailableError
+from tests.fixtures_docker import (
+    BUILD_IDENTIFIER,
+    BUILDER_IMAGE,
+    SOURCE_DATE_EPOCH,
+    LocalDocker,
+    cibuildwheel_env,
+    copy_example,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Built:
+    sdist: builders.BuildOutput
+    wheels: builders.BuildOutput
+
+
+def _build_cext(root: Path) -> Built:
+    project = copy_example("sample-cext", root)
+    out = root / "dist"
+    sdist = builders.build_sdist(project, out, source_date_epoch=SOURCE_DATE_EPOCH)
+    wheels = builders.build_wheels(
+        project, out, source_date_epoch=SOURCE_DATE_EPOCH, env=cibuildwheel_env()
+    )
+    return Built(sdist=sdist, wheels=wheels)
+
+
+@pytest.fixture(scope="module")
+def built(docker_engine: LocalDocker, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """examples/sample-cext built once: its sdist and its one Linux wheel."""
+    return _build_cext(tmp_path_factory.mktemp("first"))
+
+
+@pytest.fixture(scope="module")
+def rebuilt(docker_engine: LocalDocker, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The same sources built again, from another directory, with the same epoch."""
+    return _build_cext(tmp_path_factory.mktemp("second"))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class TestCExtension:
+    def test_sdist_is_built_and_passes_checks(self, built: Built):
+        """The sdist is sample_cext-1.0.0.tar.gz and passes twine and the tag check."""
+        (sdist,) = built.sdist.files
+        assert sdist.name == "sample_cext-1.0.0.tar.gz"
+        builders.check_dist(sdist, "v1.0.0")
+
+    def test_sdist_contains_the_c_source(self, built: Built):
+        """The C source is in the sdist, so the sdist can build the extension."""
+        with tarfile.open(built.sdist.files[0]) as archive:
+            names = archive.getnames()
+        assert "sample_cext-1.0.0/src/sample_cext/_speedups.c" in names
+
+    def test_one_wheel_for_the_expected_identifier(self, built: Built):
+        """cibuildwheel builds exactly the wheel its identifiers promise."""
+        assert built.wheels.part == "linux"
+        assert built.wheels.identifiers == (BUILD_IDENTIFIER,)
+        assert built.wheels.completeness().ok
+        (wheel,) = built.wheels.files
+        assert builders.wheel_matches_identifier(wheel.name, BUILD_IDENTIFIER)
+        builders.check_dist(wheel, "v1.0.0")
+
+    def test_wheel_installs_and_the_c_function_works(self, built: Built, tmp_path: Path):
+        """The wheel installs into a fresh venv; the C function gives the reference value."""
+        venv = tmp_path / "venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+        python = venv / "bin" / "python"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-index",
+             "--no-deps", built.wheels.files[0]],
+            check=True,
+        )
+        code = (
+            "import sample_cext, sample_cext._speedups as s; "
+            "print(s.__file__.endswith('.so'), sample_cext.fnv1a(b'hello'), "
+            "sample_cext.fnv1a(b'hello') == sample_cext.fnv1a_py(b'hello'))"
+        )
+        result = subprocess.run(
+            [python, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
+        )
+        assert result.stdout.split() == ["True", "1335831723", "True"]
+
+    def test_recorded_image_is_the_one_docker_reports(self, built: Built):
+        """The recorded image id is what `docker image inspect` says (no repo digest locally)."""
+        (image,) = built.wheels.images
+        inspected = subprocess.run(
+            ["docker", "image", "inspect", "-f", "{{.Id}} {{len .RepoDigests}}", BUILDER_IMAGE],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()
+        assert image.name == BUILDER_IMAGE
+        assert [image.image_id, str(len(image.repo_digests))] == inspected
+        assert image.digest == inspected[0]
+
+    def test_build_records_tool_versions(self, built: Built):
+        """Tool versions, the engine version and the epoch are recorded with the wheels."""
+        tools = built.wheels.tools
+        assert {"python", "build", "cibuildwheel", "twine", "docker-engine"} <= set(tools)
+        assert tools["cibuildwheel"] == "4.3.5"
+        assert built.wheels.source_date_epoch == SOURCE_DATE_EPOCH
+
+    def test_epoch_reaches_the_build_container(self, built: Built):
+        """Every entry of the wheel carries the SOURCE_DATE_EPOCH date (set inside Docker)."""
+        epoch = dt.datetime.fromtimestamp(SOURCE_DATE_EPOCH, tz=dt.UTC)
+        with zipfile.ZipFile(built.wheels.files[0]) as archive:
+            dates = {info.date_time for info in archive.infolist()}
+        assert dates == {epoch.timetuple()[:6]}
+
+
+class TestReproducibility:
+    def test_sdists_are_byte_identical(self, built: Built, rebuilt: Built):
+        """Two builds of the same sources with the same epoch give the same sdist bytes."""
+        assert _sha256(built.sdist.files[0]) == _sha256(rebuilt.sdist.files[0])
+
+    def test_wheels_are_byte_identical(self, built: Built, rebuilt: Built):
+        """Two builds of the same sources in the same image give the same wheel bytes."""
+        assert built.wheels.files[0].name == rebuilt.wheels.files[0].name
+        assert _sha256(built.wheels.files[0]) == _sha256(rebuilt.wheels.files[0])
+
+
+class TestPurePython:
+    def test_pure_sample_builds_sdist_and_wheel(self, sample_pure: Path, tmp_path: Path):
+        """The pure sample gives an sdist and a py3-none-any wheel that pass the checks."""
+        out = tmp_path / "dist"
+        sdist = builders.build_sdist(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH)
+        wheel = builders.build_pure_wheel(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH)
+        assert [p.name for p in sdist.files] == ["sample_pure-1.0.0.tar.gz"]
+        assert [p.name for p in wheel.files] == ["sample_pure-1.0.0-py3-none-any.whl"]
+        for path in (*sdist.files, *wheel.files):
+            builders.check_dist(path, "1.0.0")
+
+    def test_cibuildwheel_refuses_a_pure_project(self, sample_pure: Path, tmp_path: Path, cibw_env):
+        """A pure project is not a cibuildwheel project: the build fails and says so."""
+        with pytest.raises(BuildError, match="cibuildwheel"):
+            builders.build_wheels(
+                sample_pure, tmp_path / "dist", source_date_epoch=SOURCE_DATE_EPOCH, env=cibw_env
+            )
+
+
+class TestIdentifiers:
+    def test_expected_identifiers_follow_the_configuration(self, sample_cext: Path, cibw_env):
+        """--print-build-identifiers with the project's config and CIBW_BUILD gives one id."""
+        found = builders.expected_identifiers(sample_cext, "linux", env=cibw_env)
+        assert found == [BUILD_IDENTIFIER]
+
+    def test_only_selects_a_backfill_identifier(self, sample_cext: Path, cibw_env):
+        """`only` asks cibuildwheel about exactly that identifier, past CIBW_BUILD."""
+        found = builders.expected_identifiers(
+            sample_cext, "linux", only=["cp314-manylinux_x86_64"], env=cibw_env
+        )
+        assert found == ["cp314-manylinux_x86_64"]
+
+
+class TestChecks:
+    def test_twine_refuses_a_broken_wheel(self, tmp_path: Path):
+        """A file twine cannot read fails check_dist with a BuildError naming the file."""
+        broken = tmp_path / "sample_cext-1.0.0-py3-none-any.whl"
+        broken.write_bytes(b"this is not a zip file")
+        with pytest.raises(BuildError, match=r"twine check --strict refused sample_cext-1\.0\.0"):
+            builders.check_dist(broken, "v1.0.0")
+
+
+class TestNoEngine:
+    def test_dead_socket_fails_clearly(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        """DOCKER_HOST at a dead socket: DockerUnavailableError naming it and the fix."""
+        dead = f"unix://{tmp_path}/dead.sock"
+        monkeypatch.setenv("DOCKER_HOST", dead)
+        with pytest.raises(DockerUnavailableError) as caught:
+            builders.check_docker()
+        text = str(caught.value)
+        assert dead in text
+        assert "/var/run/docker.sock" in text
+        assert "DOCKER_HOST" in text
+        assert "ubuntu" in text
+
+    def test_wheel_build_stops_before_any_work(self, sample_cext: Path, tmp_path: Path):
+        """With the build env's DOCKER_HOST dead, build_wheels fails at once, writing nothing."""
+        env = {"DOCKER_HOST": f"unix://{tmp_path}/dead.sock"}
+        out = tmp_path / "dist"
+        with pytest.raises(DockerUnavailableError, match=r"dead\.sock"):
+            builders.build_wheels(sample_cext, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
+        assert not out.exists()
