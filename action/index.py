@@ -56,6 +56,7 @@ __all__ = [
     "Outcome",
     "PackageIndex",
     "TrustedPublishing",
+    "TwineFailure",
     "mint_token",
     "open_index",
     "parse_simple",
