@@ -1,0 +1,313 @@
+"""action.builders without Docker or subprocesses: versions, identifiers, records, archives."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from action import builders
+from action.docker_engine import ImageRecord, check_docker
+from action.errors import BuildError, ConfigError, DockerUnavailableError
+from action.proc import CommandError
+
+EPOCH = 1700000000
+WHEEL = "sample_cext-1.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+
+
+class TestCheckVersion:
+    @pytest.mark.parametrize(
+        ("filename", "tag"),
+        [
+            ("sample_cext-1.0.0.tar.gz", "v1.0.0"),
+            ("sample_cext-1.0.0.tar.gz", "1.0.0"),
+            (WHEEL, "v1.0.0"),
+            ("sample_cext-1.0.0rc1.tar.gz", "v1.0.0-rc.1"),
+            ("sample_cext-1.0.0rc1-py3-none-any.whl", "1.0.0.RC1"),
+            ("sample_cext-2.0.0.post1.tar.gz", "v2.0.0-post1"),
+        ],
+    )
+    def test_same_version_passes(self, filename: str, tag: str):
+        """A file whose version is the tag's, after PEP 440 normalisation, passes."""
+        builders.check_version(filename, tag)
+
+    def test_other_version_is_refused_naming_both(self):
+        """1.0.1 under tag v1.0.0 is refused; the message names file, its version and the tag."""
+        with pytest.raises(BuildError) as caught:
+            builders.check_version("sample_cext-1.0.1.tar.gz", "v1.0.0")
+        assert caught.value.message == (
+            "sample_cext-1.0.1.tar.gz has version 1.0.1, but the tag v1.0.0 says 1.0.0"
+        )
+
+    def test_prerelease_is_not_the_release(self):
+        """1.0.0rc1 is not 1.0.0."""
+        with pytest.raises(BuildError, match=r"has version 1\.0\.0rc1"):
+            builders.check_version(WHEEL.replace("1.0.0", "1.0.0rc1"), "v1.0.0")
+
+    def test_shorter_release_segment_is_refused(self):
+        """1.0 and 1.0.0 compare equal in PEP 440 but are different names: refused."""
+        with pytest.raises(BuildError):
+            builders.check_version("sample_cext-1.0.tar.gz", "v1.0.0")
+
+    def test_tag_that_is_no_version_is_a_config_error(self):
+        """A tag like release-1 is not a version."""
+        with pytest.raises(ConfigError, match="not a version"):
+            builders.check_version("sample_cext-1.0.0.tar.gz", "release-1")
+
+    def test_file_that_is_no_dist_is_refused(self):
+        """A name that is neither wheel nor sdist is refused."""
+        with pytest.raises(BuildError, match="not a wheel or sdist"):
+            builders.check_version("notes.txt", "v1.0.0")
+
+
+def _failing_twine(*_args: Any, **_kwargs: Any) -> None:
+    raise CommandError(
+        "python -m twine failed with exit code 1 while trying to check x.whl:\n"
+        "Checking x.whl: FAILED\nERROR    InvalidDistribution: Invalid distribution file."
+    )
+
+
+class TestCheckDist:
+    def test_twine_failure_becomes_a_build_error(self):
+        """twine's refusal is a BuildError naming the file and carrying twine's words."""
+        with pytest.raises(BuildError) as caught:
+            builders.check_dist(Path(WHEEL), "v1.0.0", runner=_failing_twine)
+        assert caught.value.message.startswith(f"twine check --strict refused {WHEEL}")
+        assert "Invalid distribution file" in caught.value.message
+
+    def test_twine_runs_strict_on_the_file(self):
+        """twine is asked for `check --strict` on exactly that file."""
+        calls: list[list[Any]] = []
+        builders.check_dist(Path(WHEEL), "v1.0.0", runner=lambda args, **_: calls.append(args))
+        (args,) = calls
+        assert [str(a) for a in args[1:]] == ["-m", "twine", "check", "--strict", WHEEL]
+
+    def test_version_is_checked_before_twine(self):
+        """A wrong version is reported without running twine."""
+        with pytest.raises(BuildError, match=r"has version 1\.0\.0,"):
+            builders.check_dist(Path(WHEEL), "v2.0.0", runner=_failing_twine)
+
+
+class TestIdentifierMatching:
+    @pytest.mark.parametrize(
+        ("filename", "identifier"),
+        [
+            (WHEEL, "cp311-manylinux_x86_64"),
+            ("p-1.0-cp311-cp311-manylinux1_x86_64.manylinux_2_5_x86_64.whl",
+             "cp311-manylinux_x86_64"),
+            ("p-1.0-cp314-cp314-manylinux_2_28_aarch64.whl", "cp314-manylinux_aarch64"),
+            ("p-1.0-cp313-cp313t-manylinux_2_17_x86_64.whl", "cp313t-manylinux_x86_64"),
+            ("p-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", "cp312-musllinux_x86_64"),
+            ("p-1.0-cp312-cp312-macosx_11_0_arm64.whl", "cp312-macosx_arm64"),
+            ("p-1.0-cp312-cp312-macosx_10_13_universal2.whl", "cp312-macosx_universal2"),
+            ("p-1.0-cp312-cp312-win_amd64.whl", "cp312-win_amd64"),
+            ("p-1.0-cp312-cp312-win32.whl", "cp312-win32"),
+            ("p-1.0-pp310-pypy310_pp73-manylinux_2_17_x86_64.whl", "pp310-manylinux_x86_64"),
+            ("p-1.0-cp39-abi3-manylinux_2_17_x86_64.whl", "cp312-manylinux_x86_64"),
+            ("p-1.0-cp312-cp312-pyodide_2024_0_wasm32.whl", "cp312-pyodide_wasm32"),
+            ("p-1.0-cp313-cp313-android_24_arm64_v8a.whl", "cp313-android_arm64_v8a"),
+            ("p-1.0-cp313-cp313-ios_13_0_arm64_iphoneos.whl", "cp313-ios_arm64_iphoneos"),
+            ("p-1.0-py3-none-manylinux_2_17_x86_64.whl", "cp311-manylinux_x86_64"),
+        ],
+    )
+    def test_matches(self, filename: str, identifier: str):
+        """The wheel is what cibuildwheel builds for the identifier."""
+        assert builders.wheel_matches_identifier(filename, identifier)
+
+    @pytest.mark.parametrize(
+        ("filename", "identifier"),
+        [
+            (WHEEL, "cp312-manylinux_x86_64"),
+            (WHEEL, "cp311-manylinux_aarch64"),
+            (WHEEL, "cp311-musllinux_x86_64"),
+            (WHEEL, "cp311t-manylinux_x86_64"),
+            ("p-1.0-cp313-cp313t-manylinux_2_17_x86_64.whl", "cp313-manylinux_x86_64"),
+            ("p-1.0-cp311-cp311-linux_x86_64.whl", "cp311-manylinux_x86_64"),
+            ("p-1.0-cp312-abi3-manylinux_2_17_x86_64.whl", "cp311-manylinux_x86_64"),
+            ("p-1.0-cp312-cp312-win32.whl", "cp312-win_amd64"),
+            ("p-1.0-cp312-cp312-macosx_11_0_arm64.whl", "cp312-macosx_universal2"),
+            ("p-1.0-py3-none-any.whl", "cp311-manylinux_x86_64"),
+            ("sample_cext-1.0.0.tar.gz", "cp311-manylinux_x86_64"),
+            (WHEEL, "not-an-identifier"),
+        ],
+    )
+    def test_does_not_match(self, filename: str, identifier: str):
+        """Another Python, ABI, platform or architecture does not match."""
+        assert not builders.wheel_matches_identifier(filename, identifier)
+
+
+class TestCompleteness:
+    def test_exact_set_is_complete(self):
+        """One wheel per expected identifier: nothing missing, nothing unexpected."""
+        result = builders.compare_identifiers(["cp311-manylinux_x86_64"], [WHEEL])
+        assert result.ok
+        result.check()
+
+    def test_missing_and_unexpected_are_both_listed(self):
+        """An identifier without a wheel and a wheel without an identifier are both named."""
+        result = builders.compare_identifiers(
+            ["cp311-manylinux_x86_64", "cp312-manylinux_x86_64"],
+            [WHEEL, "p-1.0-cp311-cp311-musllinux_1_2_x86_64.whl"],
+        )
+        assert result.missing == ("cp312-manylinux_x86_64",)
+        assert result.unexpected == ("p-1.0-cp311-cp311-musllinux_1_2_x86_64.whl",)
+        with pytest.raises(BuildError) as caught:
+            result.check()
+        assert "missing wheel for cp312-manylinux_x86_64" in caught.value.message
+        assert "unexpected wheel p-1.0-cp311-cp311-musllinux_1_2_x86_64.whl" in caught.value.message
+
+    def test_one_abi3_wheel_covers_later_pythons(self):
+        """cibuildwheel reuses an abi3 wheel for later identifiers; that is complete."""
+        result = builders.compare_identifiers(
+            ["cp311-manylinux_x86_64", "cp312-manylinux_x86_64"],
+            ["p-1.0-cp311-abi3-manylinux_2_17_x86_64.whl"],
+        )
+        assert result.ok
+
+
+class TestSelections:
+    def test_platform_run_without_only(self):
+        """No `only`: one run for the platform."""
+        assert builders._selections("linux", ()) == [["--platform", "linux"]]
+
+    def test_one_run_per_only_identifier(self):
+        """`--only` takes one identifier and no --platform: one run each, duplicates dropped."""
+        only = ["cp314-manylinux_x86_64", "cp314-manylinux_x86_64", "cp313-manylinux_x86_64"]
+        runs = builders._selections("linux", only)
+        assert runs == [["--only", "cp314-manylinux_x86_64"], ["--only", "cp313-manylinux_x86_64"]]
+
+    def test_identifier_of_another_platform_is_refused(self):
+        """A macOS identifier in a Linux lane is a configuration error."""
+        with pytest.raises(ConfigError, match="does not build on linux"):
+            builders._selections("linux", ["cp312-macosx_arm64"])
+
+    @pytest.mark.parametrize(
+        ("identifier", "platform"),
+        [("cp311-manylinux_x86_64", "linux"), ("cp312-musllinux_aarch64", "linux"),
+         ("cp312-macosx_arm64", "macos"), ("cp312-win32", "windows"),
+         ("cp313-ios_arm64_iphoneos", "ios"), ("cp312-pyodide_wasm32", "pyodide")],
+    )
+    def test_identifier_platform(self, identifier: str, platform: str):
+        """Each identifier family maps to its cibuildwheel platform."""
+        assert builders.identifier_platform(identifier) == platform
+
+
+class TestBuildOutput:
+    def _output(self, **overrides: Any) -> builders.BuildOutput:
+        fields: dict[str, Any] = {
+            "part": "linux",
+            "files": (Path("/dist") / WHEEL,),
+            "tools": {"cibuildwheel": "4.3.5"},
+            "source_date_epoch": EPOCH,
+            "images": (ImageRecord(name="local/manylinux-like:1", image_id="sha256:" + "a" * 64),),
+            "identifiers": ("cp311-manylinux_x86_64",),
+        }
+        return builders.BuildOutput(**(fields | overrides))
+
+    def test_json_round_trip(self):
+        """to_json and from_json give back the same record."""
+        output = self._output()
+        assert builders.BuildOutput.from_json(output.to_json()) == output
+
+    def test_no_files_is_refused(self):
+        """A build that made nothing is not a build output."""
+        with pytest.raises(BuildError, match="no files"):
+            self._output(files=())
+
+    def test_sdist_part_holds_only_sdists(self):
+        """A wheel in the sdist part is refused."""
+        with pytest.raises(BuildError, match=r"expected only \.tar\.gz"):
+            self._output(part="sdist")
+
+    def test_epoch_before_1980_is_refused(self):
+        """Zip files cannot hold dates before 1980."""
+        with pytest.raises(BuildError, match="before 1980"):
+            self._output(source_date_epoch=0)
+
+    def test_malformed_json_is_a_build_error(self):
+        """A record missing a field is refused with a BuildError."""
+        with pytest.raises(BuildError, match="malformed build record"):
+            builders.BuildOutput.from_json({"part": "linux"})
+
+    def test_completeness_of_the_recorded_wheels(self):
+        """The record compares its own identifiers with its own files."""
+        assert self._output().completeness().ok
+        assert self._output(identifiers=("cp312-manylinux_x86_64",)).completeness().missing
+
+
+class TestImageRecord:
+    def test_local_image_digest_is_its_id(self):
+        """Without a registry digest, the image id pins the image."""
+        record = ImageRecord(name="local/manylinux-like:1", image_id="sha256:" + "b" * 64)
+        assert record.digest == "sha256:" + "b" * 64
+
+    def test_registry_digest_of_the_same_repository_wins(self):
+        """A pulled image is pinned by its repository's digest."""
+        record = ImageRecord(
+            name="quay.io/pypa/manylinux_2_28_x86_64:2025.01.01-1",
+            image_id="sha256:" + "c" * 64,
+            repo_digests=("other/repo@sha256:" + "d" * 64,
+                          "quay.io/pypa/manylinux_2_28_x86_64@sha256:" + "e" * 64),
+        )
+        assert record.digest == "quay.io/pypa/manylinux_2_28_x86_64@sha256:" + "e" * 64
+
+    def test_id_must_be_a_digest(self):
+        """An image id that is not sha256:... is refused."""
+        with pytest.raises(BuildError):
+            ImageRecord(name="x", image_id="latest")
+
+
+class TestCheckDockerWithoutEngine:
+    def test_unreachable_client_is_explained(self):
+        """A client that cannot connect gives DockerUnavailableError with the fix."""
+
+        class DeadClient:
+            def ping(self) -> None:
+                raise OSError("connection refused")
+
+            def close(self) -> None:
+                pass
+
+        with pytest.raises(DockerUnavailableError) as caught:
+            check_docker({"DOCKER_HOST": "unix:///nowhere.sock"}, client_factory=DeadClient)
+        assert "unix:///nowhere.sock does not answer: connection refused" in caught.value.message
+        assert "DOCKER_HOST" in caught.value.hint
+        assert "/var/run/docker.sock" in caught.value.hint
+
+
+def _tar_gz(path: Path, entries: list[tuple[str, bytes, int]], *, uname: str) -> None:
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as gz, tarfile.open(
+        fileobj=gz, mode="w"
+    ) as archive:
+        for name, data, mtime in entries:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.uname, info.mode = len(data), mtime, uname, 0o664
+            archive.addfile(info, io.BytesIO(data))
+
+
+class TestNormaliseSdist:
+    def test_entries_sorted_and_metadata_normalised(self, tmp_path: Path):
+        """Names sorted; mtimes clamped to the epoch; owners and modes normalised; data kept."""
+        entries = [("p-1.0/a.py", b"x=1\n", EPOCH + 99), ("p-1.0/PKG-INFO", b"Name: p\n", EPOCH)]
+        sdist = tmp_path / "p-1.0.tar.gz"
+        _tar_gz(sdist, entries, uname="bob")
+        builders.normalise_sdist(sdist, EPOCH)
+        with tarfile.open(sdist) as archive:
+            infos = archive.getmembers()
+            assert [i.name for i in infos] == ["p-1.0/PKG-INFO", "p-1.0/a.py"]
+            assert {(i.mtime, i.uname, i.uid, i.mode) for i in infos} == {(EPOCH, "", 0, 0o644)}
+            assert archive.extractfile("p-1.0/a.py").read() == b"x=1\n"  # type: ignore[union-attr]
+
+    def test_same_files_built_at_other_times_agree(self, tmp_path: Path):
+        """Two archives of the same files, other times, owners and gzip headers: same bytes."""
+        entries = [("p-1.0/a.py", b"x=1\n", EPOCH + 10)]
+        first, second = tmp_path / "1.tar.gz", tmp_path / "2.tar.gz"
+        _tar_gz(first, entries, uname="alice")
+        _tar_gz(second, [(n, d, EPOCH + 999) for n, d, _ in entries], uname="root")
+        for path in (first, second):
+            builders.normalise_sdist(path, EPOCH)
+        assert first.read_bytes() == second.read_bytes()
