@@ -228,6 +228,11 @@ class GitHubDouble:
         if fault is not None:
             self._interrupt(handler, request, kind, fault)
             return
+        if "chunked" in request.headers.get("transfer-encoding", ""):
+            # The double reads bodies by Content-Length only (GitHub's uploads require it).
+            self._answer(handler, request, kind, error(411, "Length Required"), None)
+            handler.close_connection = True
+            return
         self._read_body(handler, request)
         self._answer(handler, request, kind, self._dispatch(request, kind), None)
 

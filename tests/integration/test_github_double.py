@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -216,6 +217,32 @@ class TestAssets:
         asset = release.upload_asset_from_memory(io.BytesIO(b"public"), 6, "p.bin")
         assert requests.get(asset.browser_download_url, timeout=5).content == b"public"
 
+    def test_upload_needs_content_length(self, gh, github_api):
+        """A chunked upload without Content-Length is refused with 411."""
+        draft = gh.create_git_release("v1.0", "v1.0", "", draft=True)
+        answer = requests.post(
+            draft.upload_url.split("{")[0],
+            params={"name": "c.bin"},
+            data=iter([b"chunk"]),
+            headers={"Authorization": f"token {github_api.token}"},
+            timeout=5,
+        )
+        assert answer.status_code == 411
+        assert draft.get_assets().totalCount == 0
+
+    def test_upload_with_wrong_token_is_401(self, gh, github_api):
+        """The uploads base path checks the token too."""
+        draft = gh.create_git_release("v1.0", "v1.0", "", draft=True)
+        answer = requests.post(
+            draft.upload_url.split("{")[0],
+            params={"name": "x.bin"},
+            data=b"x",
+            headers={"Authorization": "token wrong"},
+            timeout=5,
+        )
+        assert (answer.status_code, answer.json()["message"]) == (401, "Bad credentials")
+        assert github_api.calls[-1].kind == "uploads"
+
     def test_asset_json(self, gh):
         """GET /releases/assets/{id} answers the asset's JSON."""
         draft = gh.create_git_release("v1.0", "v1.0", "", draft=True)
@@ -379,3 +406,34 @@ class TestImmutableReleases:
         draft = gh.create_git_release("v1.0", "v1.0", "", draft=True)
         draft.upload_asset_from_memory(io.BytesIO(b"1"), 1, "one.txt")
         assert draft.get_assets().totalCount == 1
+
+
+class TestConcurrency:
+    def test_parallel_uploads(self, gh, github_client):
+        """Uploads from several clients at once all land (bodies are read outside the lock)."""
+        draft = gh.create_git_release("v1.0", "v1.0", "", draft=True)
+
+        def upload(n: int) -> str:
+            release = github_client().get_repo("acme/widget").get_release(draft.id)
+            data = b"%d" % n * 10_000
+            return release.upload_asset_from_memory(io.BytesIO(data), len(data), f"{n}.whl").name
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            names = list(pool.map(upload, range(16)))
+        assert sorted(a.name for a in draft.get_assets()) == sorted(names)
+
+    def test_racing_same_name(self, gh, github_client):
+        """Of several uploads racing for one name exactly one wins; the rest get 422."""
+        draft = gh.create_git_release("v1.0", "v1.0", "", draft=True)
+
+        def upload(_n: int) -> int:
+            release = github_client().get_repo("acme/widget").get_release(draft.id)
+            try:
+                release.upload_asset_from_memory(io.BytesIO(b"same"), 4, "same.whl")
+            except GithubException as failure:
+                return failure.status
+            return 201
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = sorted(pool.map(upload, range(8)))
+        assert statuses == [201] + [422] * 7
