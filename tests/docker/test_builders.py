@@ -18,6 +18,7 @@ from action.errors import BuildError, DockerUnavailableError
 from tests.fixtures_docker import (
     BUILD_IDENTIFIER,
     BUILDER_IMAGE,
+    EXAMPLES,
     SOURCE_DATE_EPOCH,
     LocalDocker,
     cibuildwheel_env,
@@ -57,6 +58,19 @@ def rebuilt(docker_engine: LocalDocker, tmp_path_factory: pytest.TempPathFactory
     return _build_cext(tmp_path_factory.mktemp("second"), run_tests=False)
 
 
+def _venv_with(root: Path, wheel: Path) -> Path:
+    """A fresh venv (no pip of its own) with only `wheel` installed; returns its python."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-index",
+         "--no-deps", wheel],
+        check=True,
+    )
+    return python
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -85,14 +99,7 @@ class TestCExtension:
 
     def test_wheel_installs_and_the_c_function_works(self, built: Built, tmp_path: Path):
         """The wheel installs into a fresh venv; the C function gives the reference value."""
-        venv = tmp_path / "venv"
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
-        python = venv / "bin" / "python"
-        subprocess.run(
-            [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-index",
-             "--no-deps", built.wheels.files[0]],
-            check=True,
-        )
+        python = _venv_with(tmp_path, built.wheels.files[0])
         code = (
             "import sample_cext, sample_cext._speedups as s; "
             "print(s.__file__.endswith('.so'), sample_cext.fnv1a(b'hello'), "
@@ -102,6 +109,14 @@ class TestCExtension:
             [python, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
         )
         assert result.stdout.split() == ["True", "1335831723", "True"]
+
+    def test_readme_examples_hold_for_the_wheel(self, built: Built, tmp_path: Path):
+        """The sample's README examples pass as doctests against the installed wheel."""
+        python = _venv_with(tmp_path, built.wheels.files[0])
+        subprocess.run(
+            [python, "-m", "doctest", EXAMPLES / "sample-cext" / "README.md"],
+            cwd=tmp_path, check=True,
+        )
 
     def test_recorded_image_is_the_one_docker_reports(self, built: Built):
         """The recorded image id is what `docker image inspect` says (no repo digest locally)."""
@@ -150,6 +165,11 @@ class TestPurePython:
         assert [p.name for p in wheel.files] == ["sample_pure-1.0.0-py3-none-any.whl"]
         for path in (*sdist.files, *wheel.files):
             builders.check_dist(path, "1.0.0")
+        python = _venv_with(tmp_path, wheel.files[0])
+        subprocess.run(
+            [python, "-m", "doctest", EXAMPLES / "sample-pure" / "README.md"],
+            cwd=tmp_path, check=True,
+        )
 
     def test_cibuildwheel_refuses_a_pure_project(self, sample_pure: Path, tmp_path: Path, cibw_env):
         """A pure project is not a cibuildwheel project: the build fails and says so."""
