@@ -19,7 +19,7 @@ class Apply(enum.Enum):
     """How much of an interrupted call the double carries out before it drops the connection."""
 
     NOTHING = "nothing"
-    PARTIAL = "partial"  # uploads only: the asset is created in state `starter`, bytes cut short
+    PARTIAL = "partial"  # an upload leaves a `starter` asset; any other call: nothing applied
     ALL = "all"
 
 
