@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -66,7 +66,6 @@ __all__ = [
 
 log = get_logger(__name__)
 
-Platform = Literal["linux", "macos", "windows", "pyodide", "android", "ios"]
 PLATFORMS: tuple[str, ...] = ("linux", "macos", "windows", "pyodide", "android", "ios")
 ZIP_EPOCH_MIN = 315532800  # 1980-01-01: a zip file (a wheel) cannot store an earlier date
 _PART = re.compile(r"^[a-z][a-z0-9_.-]*$")
