@@ -58,7 +58,8 @@ def configure(*, json: bool = False, debug: bool = False, stream: TextIO | None 
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(10 if debug else 20),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        # sys.stderr is looked up per logger, not bound once: tests and the runner swap it.
+        logger_factory=lambda *_: structlog.PrintLogger(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
 

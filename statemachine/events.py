@@ -9,6 +9,7 @@ changed byte in a log changes a hash, breaks the chain or breaks the canonical f
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import types
@@ -65,7 +66,10 @@ def format_time(moment: datetime) -> str:
 def parse_time(text: str) -> datetime:
     if not _TIME.fullmatch(text):
         raise EventError(f"time {text!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
-    return datetime.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise EventError(f"time {text!r} is not a real moment: {exc}") from None
 
 
 # --- typed records --------------------------------------------------------------------------
@@ -81,8 +85,7 @@ class Record:
     def from_json(cls, data: Any) -> Self:
         if not isinstance(data, dict):
             raise EventError(f"{cls.__name__} must be a JSON object, not {type(data).__name__}")
-        hints = get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # as above
+        hints, fields = _schema(cls)  # type: ignore[arg-type]  # classes are hashable; mypy cannot tell for type[Self]
         unknown = sorted(set(data) - set(fields))
         if unknown:
             raise EventError(f"{cls.__name__} has unknown fields: {', '.join(unknown)}")
@@ -94,6 +97,13 @@ class Record:
                 continue
             values[name] = _load(hints[name], data[name], f"{cls.__name__}.{name}")
         return cls(**values)
+
+
+@functools.cache
+def _schema(cls: type[Record]) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """Field types and fields of a record class, computed once per class."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # a dataclass
+    return get_type_hints(cls), fields
 
 
 def _required(spec: dataclasses.Field[Any]) -> bool:

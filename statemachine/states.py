@@ -9,6 +9,7 @@ that says what has to happen first.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -38,6 +39,10 @@ class State(StrEnum):
 
 
 ORDER: Final = tuple(State)
+
+# With model_override=True, transitions binds only what `Lane` declares and logs a warning for
+# every other convenience method it skips (is_<state>, to_<state>, ...); those are not wanted.
+logging.getLogger("transitions.core").setLevel(logging.ERROR)
 
 
 class EventType(StrEnum):

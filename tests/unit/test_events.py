@@ -92,3 +92,9 @@ def test_lane_opened_records_the_tag_commit():
     opened = ev.LaneOpened(tag="v1.0.0", version="1.0.0", commit=COMMIT, repository="o/r",
                            source_date_epoch=1, python=("cp314",))
     assert ev.LaneOpened.from_json(opened.to_json()) == opened
+
+
+def test_impossible_dates_are_refused_as_event_errors():
+    """A well-shaped but impossible time (November 31st) is an EventError, not a crash."""
+    with pytest.raises(EventError, match="not a real moment"):
+        ev.parse_time("2026-11-31T12:00:00Z")
