@@ -67,12 +67,14 @@ def _next_in_lane(state: ReleaseState, lane: LaneState) -> list[ev.Payload]:  # 
         if part is None:
             return [ev.BuildStarted(part="linux")]
         if not part.finished:
-            todo = [f for f in lane_files(lane.name) if f.name not in lane.files]
+            todo = [f for f in lane_files(lane.name) if state.owner_of(f.name) is None]
             restart = [ev.BuildStarted(part="linux")]
             if todo:
                 return [ev.FileRecorded(part="linux", file=todo[0]), *restart]
             return [ev.BuildFinished(part="linux"), *restart]
-        missing = [f for f in lane_files(lane.name) if f.name not in lane.files]
+        missing = [f for f in lane_files(lane.name) if state.owner_of(f.name) is None]
+        if not lane.files and not missing:
+            return []  # another lane took this lane's files (a hostile event): it is stuck
         if missing:  # the part finished short: the rest arrives from another job
             return [ev.FileRecorded(part="taken-in", file=missing[0], origin="taken-in")]
         return [ev.Built(manifest=manifest_digest([a.file for a in lane.files.values()]))]
