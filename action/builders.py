@@ -41,6 +41,7 @@ from action.docker_engine import DockerInfo, ImageRecord, check_docker, image_re
 from action.errors import BuildError, ConfigError
 from action.logs import get_logger
 from action.proc import CommandError, run
+from action.runner import on_github
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -199,7 +200,10 @@ def _check_project(project: Path) -> Path:
 
 
 def _show(title: str, text: str) -> None:
-    """A tool's full output, folded in the runner's log."""
+    """A tool's full output, folded in the runner's log (debug output elsewhere)."""
+    if not on_github():
+        log.debug("output", title=title, text=text.rstrip())
+        return
     sys.stderr.write(f"::group::{title}\n{text.rstrip()}\n::endgroup::\n")
     sys.stderr.flush()
 

@@ -1,6 +1,8 @@
 """`release-action`: the command line, and the one place where errors become exit codes.
 
+    release-action rehearse DIR      a whole release of a project, on this machine only
     release-action status LOG        replay a log: each lane's state and what comes next
+    release-action verify DIR        check provenance against the files next to it
     release-action diagram [LOG]     the state machine as Mermaid, lanes marked from LOG
 """
 
@@ -64,6 +66,46 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from action.rehearse import Rehearsal, project_version, rehearse  # noqa: PLC0415 - heavy
+
+    project = args.project.resolve()
+    name, version = project_version(project) if not args.tag else ("", "")
+    tag = args.tag or f"v{version}"
+    workdir = (args.workdir or Path(".rehearsal") / (name or project.name)).resolve()
+    rehearsal = Rehearsal(project=project, workdir=workdir, tag=tag, approve=args.approve,
+                          interactive=sys.stdin.isatty() and not args.approve)
+
+    def out(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    return rehearse(rehearsal, out)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from action.signing import verify_provenance  # noqa: PLC0415 - heavy
+
+    folder: Path = args.directory
+    provenance = sorted(folder.glob("*.intoto.jsonl"))
+    if not provenance:
+        raise ConfigError(f"no *.intoto.jsonl provenance in {folder}")
+    key = args.public_key.read_text(encoding="utf-8") if args.public_key else None
+    ok = True
+    for path in provenance:
+        files = {p.name: p for p in folder.iterdir()
+                 if p.is_file() and p.name.endswith((".whl", ".tar.gz"))}
+        verdict = verify_provenance(path, files, public_key_pem=key,
+                                    expected_repository=args.repository,
+                                    expected_commit=args.commit)
+        print(f"{path.name}: signed by {verdict.signer}")
+        for file in verdict.files:
+            print(f"  {'ok  ' if file.ok else 'FAIL'} {file.describe()}")
+        ok = ok and verdict.ok
+    print("verdict: " + ("every file verified" if ok else "FAILED"))
+    return 0 if ok else 5
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="release-action", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,6 +115,19 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="replay a log: each lane's state and what is next")
     status.add_argument("log", type=Path)
     status.set_defaults(func=cmd_status)
+    rehearse = sub.add_parser("rehearse", help="rehearse a whole release on this machine")
+    rehearse.add_argument("project", type=Path, help="the project directory")
+    rehearse.add_argument("--tag", help="the tag to rehearse (default: v<project version>)")
+    rehearse.add_argument("--workdir", type=Path, help="where the rehearsal keeps its state")
+    rehearse.add_argument("--approve", action="store_true", help="approve without asking")
+    rehearse.add_argument("--verbose", action="store_true", help="show every log line")
+    rehearse.set_defaults(func=cmd_rehearse)
+    verify = sub.add_parser("verify", help="verify provenance against the files beside it")
+    verify.add_argument("directory", type=Path)
+    verify.add_argument("--public-key", type=Path, help="PEM public key (key-signed provenance)")
+    verify.add_argument("--repository", required=True, help="owner/name the release is from")
+    verify.add_argument("--commit", required=True, help="the tag's commit")
+    verify.set_defaults(func=cmd_verify)
     diagram = sub.add_parser("diagram", help="print the state machine as a Mermaid diagram")
     diagram.add_argument("log", type=Path, nargs="?")
     diagram.set_defaults(func=cmd_diagram)
@@ -90,7 +145,8 @@ def report(error: ReleaseError) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV) == "1"
-    logs.configure(json=args.json_logs, debug=debug)
+    quiet = args.command == "rehearse" and not args.verbose
+    logs.configure(json=args.json_logs, debug=debug, quiet=quiet)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -6,6 +6,7 @@ the runner with `::add-mask::` (each line separately) and replaced by `***` in e
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
 _SECRETS: set[str] = set()
+LOCAL_ENV = "RELEASE_ACTION_LOCAL"  # set by rehearsals: no workflow commands on stdout
 
 
 def mask(secret: str, *, stream: TextIO | None = None) -> None:
@@ -23,7 +25,8 @@ def mask(secret: str, *, stream: TextIO | None = None) -> None:
         line = line.strip()
         if len(line) >= 4 and line not in _SECRETS:  # noqa: PLR2004 - shorter values mask too much
             _SECRETS.add(line)
-            print(f"::add-mask::{line}", file=stream or sys.stdout, flush=True)
+            if os.environ.get(LOCAL_ENV) != "1":  # a rehearsal has no runner to tell
+                print(f"::add-mask::{line}", file=stream or sys.stdout, flush=True)
 
 
 def scrub(text: str) -> str:
@@ -43,7 +46,9 @@ def _scrub_processor(
     return event_dict
 
 
-def configure(*, json: bool = False, debug: bool = False, stream: TextIO | None = None) -> None:
+def configure(
+    *, json: bool = False, debug: bool = False, quiet: bool = False, stream: TextIO | None = None
+) -> None:
     """Set up structlog once per process: console lines for people, or JSON lines."""
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=True)
@@ -57,7 +62,7 @@ def configure(*, json: bool = False, debug: bool = False, stream: TextIO | None 
             _scrub_processor,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(10 if debug else 20),
+        wrapper_class=structlog.make_filtering_bound_logger(10 if debug else 30 if quiet else 20),
         # sys.stderr is looked up per logger, not bound once: tests and the runner swap it.
         logger_factory=lambda *_: structlog.PrintLogger(stream or sys.stderr),
         cache_logger_on_first_use=False,

@@ -1,0 +1,257 @@
+"""Configuration, parsed once into frozen dataclasses: the action's inputs and the runner's facts.
+
+The runner hands inputs over as `INPUT_<NAME>` with the name upper-cased and hyphens kept
+(`INPUT_GITHUB-TOKEN`); a shell would drop those, Python reads them. Everything else comes
+from the runner's `GITHUB_*` variables and the event payload at `GITHUB_EVENT_PATH`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from action.errors import ConfigError
+from action.logs import mask
+from statemachine.errors import EventError
+from statemachine.events import MAIN_LANE, Cause, check_lane
+from statemachine.plan import Reach
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
+TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
+PR_EVENTS = frozenset({
+    "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment",
+})
+_IDENTIFIER = re.compile(r"(cp|pp|gp)\d{2,3}t?(-[a-z0-9_]+)?|\*")
+TRUE = frozenset({"true", "yes", "1", "on"})
+FALSE = frozenset({"false", "no", "0", "off", ""})
+
+# Every input of action.yml, with its default when the runner gives none.
+INPUTS: dict[str, str] = {
+    "step": "auto",
+    "tag": "",
+    "python": "",
+    "dist-dir": "dist",
+    "project-dir": ".",
+    "parts": "sdist linux",
+    "platforms": "linux",
+    "wheels": "",
+    "github-token": "",
+    "repository-url": PYPI_UPLOAD,
+    "test-repository-url": TESTPYPI_UPLOAD,
+    "password": "",
+    "test-password": "",
+    "skip-test-pypi": "false",
+    "approval-environment": "publish",
+    "require-approval": "true",
+    "signing-key": "",
+    "debug": "false",
+}
+
+
+def read_input(env: Mapping[str, str], name: str) -> str:
+    """The value of input `name` as the runner sets it (hyphens kept), or its default."""
+    value = env.get(f"INPUT_{name.upper()}")
+    if value is None:
+        value = env.get(f"INPUT_{name.upper().replace('-', '_')}")
+    return (value if value is not None else INPUTS[name]).strip()
+
+
+def parse_bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise ConfigError(f"input `{name}` must be true or false, not {value!r}")
+
+
+def split_words(value: str) -> tuple[str, ...]:
+    return tuple(w for w in re.split(r"[\s,]+", value) if w)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFacts:
+    """What the runner says about this run."""
+
+    repository: str
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    run_id: str = "local"
+    run_attempt: int = 1
+    job: str = "local"
+    actor: str = "local"
+    workflow: str = ""
+    event: str = "workflow_dispatch"
+    sha: str = ""
+    ref: str = ""
+    oidc: bool = False
+
+    def cause(self) -> Cause:
+        return Cause(run_id=self.run_id, run_attempt=self.run_attempt, job=self.job,
+                     actor=self.actor, workflow=self.workflow)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Everything the job asked for, checked."""
+
+    step: Reach
+    tag: str
+    python: tuple[str, ...]
+    dist_dir: Path
+    project_dir: Path
+    parts: tuple[str, ...]
+    platforms: tuple[str, ...]
+    wheels: tuple[str, ...]
+    repository_url: str
+    test_repository_url: str
+    skip_test_pypi: bool
+    approval_environment: str
+    require_approval: bool
+    debug: bool
+    run: RunFacts
+    github_token: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+    test_password: str = field(default="", repr=False)
+    signing_key: str = field(default="", repr=False)
+
+    @property
+    def lane(self) -> str:
+        return "-".join(self.python) if self.python else MAIN_LANE
+
+
+def _tag(env: Mapping[str, str], given: str) -> str:
+    if given:
+        return given.removeprefix("refs/tags/")
+    ref = env.get("GITHUB_REF", "")
+    if ref.startswith("refs/tags/"):
+        return ref.removeprefix("refs/tags/")
+    raise ConfigError(
+        "no tag to release: this run was not started by a tag push and no `tag` input was given",
+        hint="Push a tag (e.g. v1.2.3), or dispatch the workflow with the `tag` input to resume "
+        "or backfill a release.",
+    )
+
+
+def _python(value: str) -> tuple[str, ...]:
+    words = split_words(value)
+    for word in words:
+        if not _IDENTIFIER.fullmatch(word):
+            raise ConfigError(
+                f"input `python` has {word!r}, which is not a Python build identifier",
+                hint="Use cibuildwheel identifiers or their prefix: cp314, cp314t, "
+                "cp314-manylinux_x86_64.",
+            )
+    lane = "-".join(words)
+    if words:
+        try:
+            check_lane(lane.replace("*", "all"))
+        except EventError as exc:
+            raise ConfigError(exc.message) from None
+    return words
+
+
+def refuse_pull_requests(env: Mapping[str, str], event: Mapping[str, Any]) -> None:
+    """A release never runs for a pull request, least of all one from a fork."""
+    name = env.get("GITHUB_EVENT_NAME", "")
+    if name not in PR_EVENTS:
+        return
+    head = event.get("pull_request", {}).get("head", {}).get("repo") or {}
+    fork = bool(head.get("fork")) or head.get("full_name") not in {None, env.get(
+        "GITHUB_REPOSITORY")}
+    where = "a pull request from a fork" if fork else "a pull request"
+    raise ConfigError(
+        f"refusing to run for {where} (event `{name}`): a release runs only for a tag push or a "
+        "workflow dispatch in the repository itself",
+        hint="Trigger the release workflow with `on: push: tags` and `workflow_dispatch`.",
+    )
+
+
+def _event(env: Mapping[str, str]) -> dict[str, Any]:
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the event payload {path}: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def run_facts(env: Mapping[str, str]) -> RunFacts:
+    repository = env.get("GITHUB_REPOSITORY", "")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        raise ConfigError(
+            f"GITHUB_REPOSITORY is {repository!r}, not owner/name",
+            hint="Run the action in a GitHub Actions job (the runner sets GITHUB_REPOSITORY).",
+        )
+    attempt = env.get("GITHUB_RUN_ATTEMPT", "1")
+    return RunFacts(
+        repository=repository,
+        server_url=env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+        api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+        run_id=env.get("GITHUB_RUN_ID", "local"),
+        run_attempt=int(attempt) if attempt.isdigit() else 1,
+        job=env.get("GITHUB_JOB", "local"),
+        actor=env.get("GITHUB_ACTOR", "local"),
+        workflow=_workflow_path(env.get("GITHUB_WORKFLOW_REF", "")),
+        event=env.get("GITHUB_EVENT_NAME", "workflow_dispatch"),
+        sha=env.get("GITHUB_SHA", ""),
+        ref=env.get("GITHUB_REF", ""),
+        oidc=bool(env.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+                  and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
+    )
+
+
+def _workflow_path(ref: str) -> str:
+    """`owner/repo/.github/workflows/release.yml@refs/tags/v1` -> `.github/workflows/...`."""
+    path = ref.split("@", 1)[0]
+    parts = path.split("/", 2)
+    return parts[2] if len(parts) == 3 else path  # noqa: PLR2004 - owner, repo, path
+
+
+def _reach(value: str) -> Reach:
+    try:
+        return Reach(value.lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in Reach)
+        raise ConfigError(f"input `step` must be one of {choices}, not {value!r}") from None
+
+
+def from_env(env: Mapping[str, str]) -> Config:
+    """Read and check every input and runner variable. Secrets are masked at once."""
+    event = _event(env)
+    refuse_pull_requests(env, event)
+    secrets = {name: read_input(env, name)
+               for name in ("github-token", "password", "test-password", "signing-key")}
+    for value in secrets.values():
+        if value:
+            mask(value)
+    workspace = Path(env.get("GITHUB_WORKSPACE", "."))
+    return Config(
+        step=_reach(read_input(env, "step")),
+        tag=_tag(env, read_input(env, "tag")),
+        python=_python(read_input(env, "python")),
+        dist_dir=workspace / read_input(env, "dist-dir"),
+        project_dir=workspace / read_input(env, "project-dir"),
+        parts=split_words(read_input(env, "parts")),
+        platforms=split_words(read_input(env, "platforms")),
+        wheels=split_words(read_input(env, "wheels")),
+        repository_url=read_input(env, "repository-url"),
+        test_repository_url=read_input(env, "test-repository-url"),
+        skip_test_pypi=parse_bool("skip-test-pypi", read_input(env, "skip-test-pypi")),
+        approval_environment=read_input(env, "approval-environment"),
+        require_approval=parse_bool("require-approval", read_input(env, "require-approval")),
+        debug=parse_bool("debug", read_input(env, "debug")),
+        run=run_facts(env),
+        github_token=secrets["github-token"] or env.get("GITHUB_TOKEN", ""),
+        password=secrets["password"],
+        test_password=secrets["test-password"],
+        signing_key=secrets["signing-key"],
+    )

@@ -1,0 +1,306 @@
+"""`release-action rehearse PROJECT_DIR`: a whole release of a project, on this machine only.
+
+The same machine, steps and log format as on GitHub, with embedded stand-ins: a release store
+in a directory, two package indexes (pypiserver) on 127.0.0.1 for Test PyPI and PyPI, a
+signing key made for the rehearsal, and an approval asked at the terminal (or `--approve`).
+It ends by installing the package from the local "PyPI" into a fresh venv and importing it.
+Interrupted, it resumes from its log when run again with the same work directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from action import pipeline, report
+from action.config import Config, RunFacts
+from action.errors import ConfigError, ReleaseError
+from action.index import ApiToken, IndexConfig, open_index
+from action.logs import LOCAL_ENV, get_logger
+from action.pipeline import ApprovalRecord, Job, Services, TagInfo
+from action.proc import run
+from action.signing import KeySigner, generate_key
+from action.steps.tagged import tag_version
+from action.stores.local import LocalStore
+from statemachine.diagram import mermaid
+from statemachine.plan import Reach, StopKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from action.index import PackageIndex
+
+log = get_logger(__name__)
+NATIVE_SOURCES = ("*.c", "*.cc", "*.cpp", "*.cxx", "*.pyx", "*.rs", "*.f90")
+
+
+@dataclass(frozen=True, slots=True)
+class Rehearsal:
+    project: Path
+    workdir: Path
+    tag: str
+    approve: bool
+    interactive: bool
+
+
+class LocalTags:
+    """The rehearsal's tag is the project's version at the work tree's HEAD commit."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+
+    def _git(self, *args: str) -> str:
+        return run(["git", "-c", "safe.directory=*", "-C", str(self.project), *args],
+                   what="read the project's git history").stdout.strip()
+
+    def checked_out(self) -> str:
+        return self._git("rev-parse", "HEAD")
+
+    def resolve(self, tag: str) -> TagInfo:
+        commit = self.checked_out()
+        return TagInfo(tag=tag, commit=commit, epoch=int(self._git("log", "-1", "--format=%ct",
+                                                                   commit)))
+
+
+class LocalApprovals:
+    """An approval given with --approve or at the terminal."""
+
+    def __init__(self, *, approve: bool, interactive: bool, out: Callable[[str], None]) -> None:
+        self.approve = approve
+        self.interactive = interactive
+        self.out = out
+
+    def approvals(self, environment: str) -> list[ApprovalRecord]:
+        if not self.approve and self.interactive:
+            self.out(f"Approve the `{environment}` environment: publish exactly these files? "
+                     "[y/N] ")
+            self.approve = sys.stdin.readline().strip().lower() in {"y", "yes"}
+        if not self.approve:
+            return []
+        return [ApprovalRecord(login=getpass.getuser(), at=datetime.now(UTC),
+                               comment="approved at the terminal", environments=(environment,))]
+
+
+def project_version(project: Path) -> tuple[str, str]:
+    """The project's name and static version from pyproject.toml."""
+    path = project / "pyproject.toml"
+    try:
+        meta = tomllib.loads(path.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}",
+                          hint="Rehearse a project directory with a pyproject.toml.") from None
+    name, version = meta.get("name"), meta.get("version")
+    if not name or not version:
+        raise ConfigError(f"{path} has no static [project] name and version",
+                          hint="Give the tag to rehearse with --tag.")
+    return str(name), str(version)
+
+
+def is_pure(project: Path) -> bool:
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    if "[tool.cibuildwheel]" in text:
+        return False
+    return not any(any(project.rglob(pattern)) for pattern in NATIVE_SOURCES)
+
+
+def docker_available(env: dict[str, str]) -> bool:
+    from action.docker_engine import check_docker  # noqa: PLC0415 - only when rehearsing
+
+    try:
+        check_docker(env)
+    except ReleaseError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_indexes(workdir: Path) -> Iterator[dict[str, str]]:
+    """Two pypiserver instances on 127.0.0.1, their packages kept in the work directory."""
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: dict[str, str] = {}
+    try:
+        for name in ("testpypi", "pypi"):
+            folder = workdir / "indexes" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            port = _free_port()
+            logfile = (workdir / f"{name}.log").open("ab")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port),
+                 "-a", ".", "-P", ".", "--disable-fallback", str(folder)],
+                stdout=logfile, stderr=logfile,
+            ))
+            urls[name] = f"http://127.0.0.1:{port}/"
+        for url in urls.values():
+            _wait_for(url + "health")
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a loopback http URL
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise ReleaseError(f"the local index at {url} did not start",
+                                   hint="Is pypiserver installed? pip install "
+                                   "'release-action[rehearse]'") from None
+            time.sleep(0.1)
+
+
+def signing_key(workdir: Path) -> str:
+    """The rehearsal's own key, made once and kept (its public half beside it, for verify)."""
+    path = workdir / "signing-key.pem"
+    if not path.exists():
+        private, public = generate_key()
+        path.write_text(private, encoding="utf-8")
+        path.chmod(0o600)
+        (workdir / "signing-key.pub.pem").write_text(public, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
+    skipped = []
+    parts: tuple[str, ...]
+    platforms: tuple[str, ...]
+    if is_pure(r.project):
+        parts, platforms = ("sdist", "wheel"), ()
+    elif docker:
+        parts, platforms = ("sdist", "linux"), ("linux",)
+    else:
+        parts, platforms = ("sdist",), ()
+        skipped.append("Linux wheels: no Docker engine is reachable (cibuildwheel needs one); "
+                       "only the sdist is built")
+    name = project_version(r.project)[0]
+    config = Config(
+        step=Reach.AUTO, tag=r.tag, python=(), dist_dir=r.workdir / "dist",
+        project_dir=r.project, parts=parts, platforms=platforms, wheels=(),
+        repository_url="", test_repository_url="", skip_test_pypi=False,
+        approval_environment="publish", require_approval=True, debug=False,
+        run=RunFacts(repository=f"rehearsal/{name}", server_url="https://rehearsal.invalid",
+                     run_id="0", job="rehearse", actor=getpass.getuser(),
+                     workflow="rehearse", event="rehearsal"),
+    )
+    return config, skipped
+
+
+def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]) -> Services:
+    key = KeySigner.from_pem(signing_key(r.workdir))
+    clients: dict[str, PackageIndex] = {}
+
+    def index(name: str) -> PackageIndex:
+        if name not in clients:
+            clients[name] = open_index(IndexConfig.create(
+                name, credentials=ApiToken("rehearsal"), upload_url=urls[name]))  # type: ignore[arg-type]  # "testpypi" | "pypi"
+        return clients[name]
+
+    return Services(
+        store=LocalStore(r.workdir / "store"),
+        tags=LocalTags(r.project),
+        approvals=LocalApprovals(approve=r.approve, interactive=r.interactive, out=out),
+        indexes=index,
+        signer=lambda: key,
+        build_env=dict(os.environ),
+        public_key=key.public_pem,
+        in_environment=lambda _env: True,
+        progress=lambda text: out(f"  - {text}\n"),
+    )
+
+
+def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None]) -> list[str]:
+    """pip install the release from the local PyPI into a fresh venv, then import it."""
+    lane = job.lane
+    venv = job.workdir / "venv-check"
+    shutil.rmtree(venv, ignore_errors=True)
+    run([sys.executable, "-m", "venv", str(venv)], what="make a fresh venv")
+    python = venv / "bin" / "python"
+    name = project_version(job.config.project_dir)[0]
+    run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
+         "--index-url", urls["pypi"] + "simple/", f"{name}=={lane.opened.version}"],
+        what="install the release from the local PyPI")
+    modules = _top_level_modules(job)
+    for module in modules:
+        run([str(python), "-c", f"import {module}"], what=f"import {module}")
+    out(f"installed {name}=={lane.opened.version} from the local PyPI into {venv} and imported "
+        f"{', '.join(modules)}\n")
+    return modules
+
+
+def _top_level_modules(job: Job) -> list[str]:
+    wheels = list((job.workdir / "reviewed").glob("*.whl"))
+    modules: set[str] = set()
+    for wheel in wheels[:1]:
+        with zipfile.ZipFile(wheel) as archive:
+            for entry in archive.namelist():
+                top = entry.split("/")[0]
+                if top.endswith((".dist-info", ".data")):
+                    continue
+                modules.add(top.split(".")[0] if "/" not in entry else top)
+    return sorted(m for m in modules if m.isidentifier())
+
+
+def rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
+    r.workdir.mkdir(parents=True, exist_ok=True)
+    os.environ[LOCAL_ENV] = "1"
+    env = dict(os.environ)
+    config, skipped = make_config(r, docker=docker_available(env))
+    tag_version(r.tag)
+    for line in skipped:
+        out(f"skipped: {line}\n")
+    out(f"rehearsing {config.tag} of {r.project} in {r.workdir}\n")
+    with local_indexes(r.workdir) as urls:
+        out(f"local Test PyPI {urls['testpypi']}, local PyPI {urls['pypi']}\n")
+        job = Job(config, services(r, urls, out), r.workdir / "job")
+        try:
+            final = pipeline.run(job)
+        except KeyboardInterrupt:
+            out("\ninterrupted: run the same command again to resume from the log\n")
+            return 130
+        out(summary(job))
+        if final.stop.kind is not StopKind.DONE:
+            out(f"stopped: {final.stop.message}\n")
+            return 1
+        install_and_import(job, urls, out)
+    return 0
+
+
+def summary(job: Job) -> str:
+    state = job.log.state
+    lanes = {name: lane.state for name, lane in state.lanes.items()}
+    lane = state.lane(job.config.lane)
+    store = job.services.store
+    where = ""
+    if job.release is not None and isinstance(store, LocalStore):
+        assets = store.root / "releases" / str(job.release.release_id) / "assets"
+        snapshot = next(iter(sorted(assets.glob("release-state.*.jsonl"))), None)
+        where = (f"\nrelease files: {assets}\nstate log: {snapshot}\n"
+                 f"  read it:   release-action status {snapshot}\n"
+                 f"  verify it: release-action verify {assets} --public-key "
+                 f"{job.workdir.parent / 'signing-key.pub.pem'} --repository "
+                 f"{job.config.run.repository} --commit {lane.opened.commit if lane else ''}\n")
+    table = report.file_table(lane) if lane else ""
+    return f"\n{mermaid(lanes)}\n{table}\n{where}"

@@ -1,0 +1,54 @@
+"""approved: who approved the approval environment, when, and the manifest they approved."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from action.errors import ReleaseError
+from action.logs import get_logger
+from action.pipeline import utc_text
+from action.steps.drafted import verify_draft
+from statemachine.events import Approved
+from statemachine.plan import Reach
+
+if TYPE_CHECKING:
+    from action.pipeline import Job
+    from statemachine.plan import Step
+
+log = get_logger(__name__)
+
+
+def may_publish(job: Job) -> bool:
+    """Publishing steps run only in the approval environment's job (or a rehearsal)."""
+    if job.config.step not in {Reach.PUBLISH, Reach.AUTO}:
+        return False
+    return job.services.in_environment(job.config.approval_environment)
+
+
+def approve(job: Job, step: Step) -> None:
+    config, lane = job.config, job.lane
+    verify_draft(job)  # what is approved is what the draft holds now
+    environment = config.approval_environment
+    records = [a for a in job.services.approvals.approvals(environment)
+               if environment in a.environments]
+    if records:
+        latest = max(records, key=lambda a: a.at)
+        payload = Approved(approver=latest.login, approved_at=utc_text(latest.at),
+                           environment=environment, manifest=lane.drafted_manifest,
+                           comment=latest.comment)
+    elif not config.require_approval:
+        log.warning("approval.opted-out", environment=environment, actor=config.run.actor)
+        payload = Approved(approver=config.run.actor, approved_at=utc_text(job.services.clock()),
+                           environment=environment, manifest=lane.drafted_manifest,
+                           comment="no review: the workflow set require-approval: false",
+                           opted_out=True)
+    else:
+        raise ReleaseError(
+            f"no approval of the `{environment}` environment is recorded for run "
+            f"{config.run.run_id}: nothing is published without one",
+            hint=f"Protect the `{environment}` environment with required reviewers "
+            "(Settings > Environments) and run this step in a job with "
+            f"`environment: {environment}`; or set `require-approval: false` to opt out "
+            "(recorded as such).",
+        )
+    job.commit(step.lane, payload)

@@ -1,0 +1,35 @@
+"""attested: signed SLSA provenance over the exact bytes recorded in the ledger."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from action.provenance import BuilderImage, RunDetails, Subject, build_statement
+from action.signing import sign_provenance
+from action.steps.built import file_ref, files_dir, verify_local
+from statemachine.events import Attested
+
+if TYPE_CHECKING:
+    from action.pipeline import Job
+    from statemachine.plan import Step
+
+
+def attest(job: Job, step: Step) -> None:
+    lane = job.lane
+    verify_local(job)
+    config, opened = job.config, lane.opened
+    subjects = [Subject(name=f.name, sha256=f.sha256) for f in lane.dists()]
+    images = sorted({BuilderImage(name=name, digest=digest)
+                     for part in lane.parts.values() for name, digest in part.images},
+                    key=lambda i: i.name)
+    run = RunDetails(
+        server_url=config.run.server_url, repository=opened.repository, commit=opened.commit,
+        tag=opened.tag, run_id=config.run.run_id, run_attempt=config.run.run_attempt,
+        workflow=config.run.workflow, event=config.run.event, lane=lane.name,
+        started_on=job.services.clock(), python=opened.python,
+    )
+    signer = job.services.signer()
+    files = sign_provenance(signer, build_statement(subjects, run, images), files_dir(job),
+                            lane.name)
+    job.commit(step.lane, Attested(provenance=file_ref(files.provenance),
+                                   signer=signer.description))

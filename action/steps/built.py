@@ -1,0 +1,186 @@
+"""built: build this job's parts, take in files from other jobs, and pass the completeness gate.
+
+Every file is checked before it enters the ledger (its version is the tag's, `twine check
+--strict`), recorded with its sha256, and from then on verified against that record.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import TYPE_CHECKING
+
+from action import builders
+from action.errors import ConfigError, DigestMismatchError
+from action.logs import get_logger
+from action.pipeline import sha256_file
+from statemachine.events import BuildFinished, BuildStarted, Built, FileRecorded, FileRef, Image
+from statemachine.ledger import is_sdist, is_wheel, manifest_digest
+from statemachine.replay import TAKEN_IN
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from action.pipeline import Job
+    from statemachine.plan import Step
+
+log = get_logger(__name__)
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+PURE_PART = "wheel"  # a pure-Python wheel, built with `python -m build --wheel`
+
+
+def digest_of(path: Path) -> str:
+    """sha256 of a file, remembered by path, size and modification time."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(path)
+    return _DIGESTS[key]
+
+
+def file_ref(path: Path) -> FileRef:
+    return FileRef(name=path.name, size=path.stat().st_size, sha256=digest_of(path))
+
+
+def files_dir(job: Job) -> Path:
+    """Where this job keeps the bytes it built, signed or downloaded."""
+    path = job.workdir / "files"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def present_files(job: Job) -> list[FileRef]:
+    """Dists in the dist directory that no other lane owns (files handed over by other jobs)."""
+    folder = job.config.dist_dir
+    if not folder.is_dir():
+        return []
+    state = job.log.state
+    found = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not (is_wheel(path.name) or is_sdist(path.name)):
+            continue
+        owner = state.owner_of(path.name)
+        if owner in {None, job.config.lane}:
+            found.append(file_ref(path))
+    return found
+
+
+def local_copy(job: Job, file: FileRef) -> Path | None:
+    """A local file with exactly the recorded bytes, or None; other bytes stop everything."""
+    for folder in (files_dir(job), job.config.dist_dir, job.workdir / "reviewed"):
+        path = folder / file.name
+        if path.is_file():
+            actual = digest_of(path)
+            if actual != file.sha256:
+                raise DigestMismatchError(file.name, file.sha256, actual, where=str(path))
+            return path
+    return None
+
+
+def _check_checkout(job: Job) -> None:
+    commit = job.lane.opened.commit
+    actual = job.services.tags.checked_out()
+    if actual != commit:
+        raise ConfigError(
+            f"the job is checked out at {actual[:12] or 'an unknown commit'}, but tag "
+            f"{job.lane.opened.tag} is commit {commit[:12]}: a release builds only from the "
+            "tag's own commit",
+            hint="Check out the tag in the workflow (actions/checkout with `ref: <tag>`), "
+            "also when re-dispatching or backfilling.",
+        )
+
+
+def _only(job: Job, platform: str) -> list[str]:
+    """For a backfill lane: the build identifiers it adds on `platform`."""
+    if not job.config.python:
+        return []
+    everything = builders.expected_identifiers(
+        job.config.project_dir, platform, env=_all_builds(job),
+    )
+    return [i for i in everything if i.startswith(job.config.python)]
+
+
+def _all_builds(job: Job) -> dict[str, str]:
+    env = dict(job.services.build_env)
+    if job.config.python:
+        env.pop("CIBW_BUILD", None)  # a backfill looks beyond the build selection of the tag
+        env["CIBW_PROJECT_REQUIRES_PYTHON"] = ">=3.8"
+    return env
+
+
+def build_part(job: Job, step: Step) -> None:
+    part = step.names[0]
+    lane = job.lane
+    _check_checkout(job)
+    job.commit(lane.name, BuildStarted(part=part))
+    out = job.workdir / "build" / part
+    shutil.rmtree(out, ignore_errors=True)
+    epoch = lane.opened.source_date_epoch
+    project, env = job.config.project_dir, job.services.build_env
+    if part == "sdist":
+        output = builders.build_sdist(project, out, source_date_epoch=epoch, env=env)
+    elif part == PURE_PART:
+        output = builders.build_pure_wheel(project, out, source_date_epoch=epoch, env=env)
+    else:
+        only = _only(job, part)
+        output = builders.build_wheels(project, out, platform=part, only=only,
+                                       source_date_epoch=epoch,
+                                       env=_all_builds(job) if only else env)
+    records = []
+    for path in output.files:
+        builders.check_dist(path, lane.opened.tag)
+        kept = files_dir(job) / path.name
+        shutil.copy2(path, kept)
+        job.config.dist_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, job.config.dist_dir / path.name)
+        records.append(FileRecorded(part=part, file=file_ref(kept)))
+    finished = BuildFinished(
+        part=part, tools=dict(output.tools),
+        images=tuple(Image(name=i.name, digest=i.digest) for i in output.images),
+    )
+    job.commit(lane.name, *records, finished)
+
+
+def take_in(job: Job, step: Step) -> None:
+    lane = job.lane
+    records = []
+    for name in step.names:
+        path = job.config.dist_dir / name
+        builders.check_dist(path, lane.opened.tag)
+        records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))
+        log.info("file.taken-in", file=name, sha256=digest_of(path))
+    job.commit(lane.name, *records)
+
+
+def verify_local(job: Job) -> None:
+    """Every local copy of a ledger file still has the recorded bytes."""
+    for artifact in job.lane.files.values():
+        local_copy(job, artifact.file)
+
+
+def expected_wheels(job: Job) -> list[str] | None:
+    """The build identifiers the lane must have wheels for (None: a pure project)."""
+    config = job.config
+    if config.wheels:
+        return [w for w in config.wheels if not config.python or w.startswith(config.python)]
+    if PURE_PART in config.parts or not config.platforms:
+        return None
+    expected = []
+    for platform in config.platforms:
+        if config.python:
+            expected += _only(job, platform)
+        else:
+            expected += builders.expected_identifiers(config.project_dir, platform,
+                                                      env=job.services.build_env)
+    return expected
+
+
+def seal_built(job: Job, step: Step) -> None:
+    lane = job.lane
+    verify_local(job)
+    wheels = [name for name in lane.files if is_wheel(name)]
+    expected = expected_wheels(job)
+    if expected is not None:
+        builders.compare_identifiers(expected, wheels).check()
+    elif lane.is_backfill or not wheels:
+        log.info("completeness.pure", wheels=wheels)
+    job.commit(step.lane, Built(manifest=manifest_digest([a.file for a in lane.files.values()])))

@@ -1,0 +1,147 @@
+"""test-published and published: the approved bytes, from the draft, to Test PyPI then PyPI.
+
+Before anything is uploaded, every file is downloaded from the draft (what the reviewer saw),
+checked against the ledger and the signed provenance, and the index is read: a file it holds
+with other bytes stops the whole batch before the first upload.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+from action.errors import DigestMismatchError, VerificationError
+from action.index import Outcome
+from action.logs import get_logger
+from action.pipeline import sha256_file
+from action.signing import verify_provenance
+from action.steps.drafted import verify_draft
+from statemachine.events import Published, TestPublished, UploadConfirmed, UploadStarted
+from statemachine.ledger import upload_order
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from action.pipeline import Job
+    from statemachine.events import FileRef
+    from statemachine.plan import Step
+
+log = get_logger(__name__)
+
+
+def fetch_reviewed(job: Job, files: list[FileRef]) -> dict[str, Path]:
+    """Download each file from the draft release and check it against the ledger."""
+    release_id = job.release_ref().release_id
+    store = job.services.store
+    folder = job.workdir / "reviewed"
+    folder.mkdir(parents=True, exist_ok=True)
+    assets = {a.name: a for a in store.list_assets(release_id)}
+    paths: dict[str, Path] = {}
+    for file in files:
+        dest = folder / file.name
+        if not dest.is_file() or sha256_file(dest) != file.sha256:
+            asset = assets.get(file.name)
+            if asset is None:
+                raise VerificationError(f"{file.name} is no longer attached to the draft",
+                                        hint="Nothing was uploaded. Restore the file or start "
+                                        "over with a new tag.")
+            store.download_asset(release_id, asset, dest)
+        actual = sha256_file(dest)
+        if actual != file.sha256:
+            raise DigestMismatchError(file.name, file.sha256, actual, where="the draft release")
+        paths[file.name] = dest
+    return paths
+
+
+def _verify_provenance(job: Job, paths: dict[str, Path]) -> None:
+    lane = job.lane
+    if lane.provenance is None:  # pragma: no cover - the machine requires attested first
+        raise VerificationError("the lane has no provenance")
+    prov = fetch_reviewed(job, [lane.provenance])[lane.provenance.name]
+    verdict = verify_provenance(
+        prov, paths, public_key_pem=job.services.public_key,
+        expected_repository=lane.opened.repository, expected_commit=lane.opened.commit,
+        server_url=job.config.run.server_url,
+    )
+    if not verdict.ok:
+        problems = "; ".join(v.describe() for v in verdict.problems)
+        raise VerificationError(f"the provenance does not cover the files: {problems}",
+                                hint="Nothing was uploaded.")
+
+
+def _preflight(job: Job, index_name: str, files: list[FileRef]) -> None:
+    """Stop before the first upload if the index holds any of the names with other bytes."""
+    index = job.services.indexes(index_name)
+    projects = {_project(f.name) for f in files}
+    held: dict[str, str] = {}
+    for project in projects:
+        held.update(index.files(project))
+    for file in files:
+        other = held.get(file.name)
+        if other and other != file.sha256:
+            raise DigestMismatchError(
+                file.name, file.sha256, other, where=f"{index_name} ({index.config.simple_url})",
+                hint="Nothing was uploaded. An index never replaces a file: release a new "
+                "version.",
+            )
+
+
+def _project(name: str) -> str:
+    if name.endswith(".whl"):
+        return str(parse_wheel_filename(name)[0])
+    return str(parse_sdist_filename(name)[0])
+
+
+def upload(job: Job, step: Step) -> None:
+    index_name, names = step.names[0], set(step.names[1:])
+    lane = job.lane
+    files = upload_order([lane.files[n].file for n in names])
+    if not files:
+        return
+    verify_draft(job)
+    paths = fetch_reviewed(job, files)
+    _verify_provenance(job, paths)
+    _preflight(job, index_name, files)
+    record = lane.indexes[index_name]
+    intents = [UploadStarted(index=index_name, file=f) for f in files
+               if f.name not in record.started]
+    if intents:
+        job.commit(lane.name, *intents)
+    index = job.services.indexes(index_name)
+    for file in files:
+        outcome = index.ensure(paths[file.name], file.sha256)
+        job.services.progress(f"{index_name}: {file.name} {outcome.value}")
+        job.commit(lane.name, UploadConfirmed(index=index_name, file=file,
+                                              uploaded=outcome is Outcome.UPLOADED))
+
+
+def seal_index(job: Job, step: Step) -> None:
+    index_name = step.names[0]
+    lane = job.lane
+    project = _project(lane.dists()[0].name)
+    if index_name == "testpypi":
+        if job.config.skip_test_pypi:
+            job.commit(step.lane, TestPublished(skipped=True))
+            return
+        url = job.services.indexes(index_name).config.project_url(project)
+        job.commit(step.lane, TestPublished(url=url))
+        return
+    url = job.services.indexes(index_name).config.project_url(project)
+    job.commit(step.lane, Published(url=url))
+
+
+def publish_release(job: Job, step: Step) -> None:
+    """The last act, after the log is final: the draft becomes the published release."""
+    from action import report  # noqa: PLC0415 - report imports the steps' helpers
+
+    store = job.services.store
+    release = store.get_release(job.release_ref().release_id)
+    if not release.draft:
+        log.info("release.already-published", url=release.url, action="nothing to do")
+        job.services.progress("the release is already published: nothing to do")
+        job.release = release
+        return
+    report.update_release_body(job)
+    job.release = store.publish(release.release_id)
+    log.info("release.published", url=job.release.url, lane=step.lane)

@@ -1,0 +1,67 @@
+"""tagged: open the lane from the tag, and find or create the draft release that holds it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
+
+from action import report
+from action.errors import ConfigError
+from action.logs import get_logger
+from action.stores.base import ImmutableReleaseError
+from statemachine.events import LaneOpened, ReleaseRecorded, ReleaseRequested
+
+if TYPE_CHECKING:
+    from action.pipeline import Job
+    from statemachine.plan import Step
+
+log = get_logger(__name__)
+
+
+def tag_version(tag: str) -> str:
+    """The PEP 440 version a tag names (`v1.2.3` -> `1.2.3`), normalised."""
+    try:
+        return str(Version(tag.removeprefix("v").removeprefix("V")))
+    except InvalidVersion:
+        raise ConfigError(
+            f"tag {tag!r} does not name a version",
+            hint="Release tags look like v1.2.3 or 1.2.3 (PEP 440, an optional leading v).",
+        ) from None
+
+
+def open_lane(job: Job, step: Step) -> None:
+    config = job.config
+    info = job.services.tags.resolve(config.tag)
+    job.tag_info = info
+    if step.lane != "main" and job.release is not None and job.release.immutable \
+            and not job.release.draft:
+        raise ImmutableReleaseError(
+            f"the release of {config.tag} is published and immutable: it can take no more "
+            f"assets, so backfill lane {step.lane!r} cannot add its wheels or its log to it",
+            hint="Nothing was built. Publish new wheels with a new version (a post release), "
+            "or turn off immutable releases for the repository before backfilling.",
+        )
+    job.commit(step.lane, LaneOpened(
+        tag=config.tag, version=tag_version(config.tag), commit=info.commit,
+        repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,
+    ))
+
+
+def find_or_create_release(job: Job, step: Step) -> None:
+    """Exactly one draft per tag: look for it (list the releases), create it only if absent."""
+    store = job.services.store
+    lane = job.lane
+    if not lane.release_requested:
+        job.commit(step.lane, ReleaseRequested(tag=lane.opened.tag))
+    release = store.find_release(lane.opened.tag)
+    if release is None:
+        release = store.create_draft(
+            lane.opened.tag, commit=lane.opened.commit, name=lane.opened.tag,
+            body=report.release_body(job.log.state, job.config),
+        )
+        log.info("release.created", release_id=release.release_id, url=release.url)
+    else:
+        log.info("release.found", release_id=release.release_id, draft=release.draft)
+    job.release = release
+    job.commit(step.lane, ReleaseRecorded(release_id=release.release_id, url=release.url))
