@@ -1,0 +1,103 @@
+"""`release-action rehearse`: a whole release on this machine, resumable, with clear refusals."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from action.cli import main
+from action.rehearse import Rehearsal, rehearse
+from statemachine.log import load
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE = ROOT / "examples" / "sample-pure"
+
+
+def snapshot(workdir: Path) -> Path:
+    return next((workdir / "store" / "releases" / "1" / "assets").glob("release-state.*.jsonl"))
+
+
+def index_files(workdir: Path, name: str) -> dict[str, str]:
+    folder = workdir / "indexes" / name
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
+            if p.is_file()}
+
+
+def test_rehearsal_of_the_pure_sample_publishes_and_installs(tmp_path, capsys):
+    """The whole release ends published, installed from the local PyPI and imported."""
+    workdir = tmp_path / "r"
+    assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
+    out = capsys.readouterr().out
+    assert "installed sample-pure==1.0.0 from the local PyPI" in out
+    assert "imported sample_pure" in out
+    state = load(snapshot(workdir).read_bytes()).state
+    assert state.main.state.value == "published"
+    ledger = {f.name: f.sha256 for f in state.main.dists()}
+    assert index_files(workdir, "pypi") == ledger
+    assert index_files(workdir, "testpypi") == ledger
+
+
+def test_status_and_verify_read_a_rehearsal_like_a_real_release(tmp_path, capsys):
+    """status reads the rehearsal's log, verify checks its provenance against its files."""
+    workdir = tmp_path / "r"
+    assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
+    capsys.readouterr()
+    log = snapshot(workdir)
+    assert main(["status", str(log)]) == 0
+    assert "lane main: published" in capsys.readouterr().out
+    commit = load(log.read_bytes()).state.main.opened.commit
+    assert main(["verify", str(log.parent), "--public-key", str(workdir / "signing-key.pub.pem"),
+                 "--repository", "rehearsal/sample-pure", "--commit", commit]) == 0
+    assert "verdict: every file verified" in capsys.readouterr().out
+
+
+def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
+    """Ctrl-C right after the first upload; the next run finishes with every file once."""
+    workdir = tmp_path / "r"
+    seen: list[str] = []
+
+    def interrupting(text: str) -> None:
+        seen.append(text)
+        if "testpypi: " in text:
+            raise KeyboardInterrupt
+
+    r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
+    assert rehearse(r, interrupting) == 130
+    state = load(snapshot(workdir).read_bytes()).state
+    assert state.main.state.value == "approved"
+    assert len(index_files(workdir, "testpypi")) == 1
+    lines: list[str] = []
+    assert rehearse(r, lines.append) == 0
+    assert any("check-uploads" in line for line in lines)
+    state = load(snapshot(workdir).read_bytes()).state
+    ledger = {f.name: f.sha256 for f in state.main.dists()}
+    assert index_files(workdir, "testpypi") == ledger
+    assert index_files(workdir, "pypi") == ledger
+
+
+def test_a_version_that_is_not_the_tags_is_refused_and_nothing_published(tmp_path, capsys):
+    """Rehearsing tag v9.9.9 of a 1.0.0 project stops at the build with a clear error."""
+    workdir = tmp_path / "r"
+    code = main(["rehearse", str(PURE), "--approve", "--tag", "v9.9.9", "--workdir",
+                 str(workdir)])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "9.9.9" in err
+    assert "1.0.0" in err
+    assert index_files(workdir, "testpypi") == {}
+    assert index_files(workdir, "pypi") == {}
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n"])
+def test_without_approval_nothing_is_published(tmp_path, monkeypatch, answer):
+    """Answering no at the prompt stops before any upload, with what to do."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+    workdir = tmp_path / "r"
+    r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=False, interactive=True)
+    with pytest.raises(Exception, match="no approval"):
+        rehearse(r, lambda _text: None)
+    assert index_files(workdir, "pypi") == {}
