@@ -100,7 +100,9 @@ def upload(job: Job, step: Step) -> None:
     if not files:
         return
     verify_draft(job)
-    paths = fetch_reviewed(job, files)
+    # The provenance covers every dist of the lane, so all of them are fetched and verified,
+    # also when only some are left to upload (a rerun after some were confirmed).
+    paths = fetch_reviewed(job, lane.dists())
     _verify_provenance(job, paths)
     _preflight(job, index_name, files)
     record = lane.indexes[index_name]
