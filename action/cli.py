@@ -1,5 +1,6 @@
 """`release-action`: the command line, and the one place where errors become exit codes.
 
+    release-action run               the action, as the GitHub runner starts it
     release-action rehearse DIR      a whole release of a project, on this machine only
     release-action status LOG        replay a log: each lane's state and what comes next
     release-action verify DIR        check provenance against the files next to it
@@ -66,6 +67,12 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(_args: argparse.Namespace) -> int:
+    from action.github_run import run_action  # noqa: PLC0415 - heavy
+
+    return run_action(os.environ)
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from action.rehearse import Rehearsal, project_version, rehearse  # noqa: PLC0415 - heavy
 
@@ -115,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="replay a log: each lane's state and what is next")
     status.add_argument("log", type=Path)
     status.set_defaults(func=cmd_status)
+    run = sub.add_parser("run", help="run the action (reads INPUT_* and GITHUB_*)")
+    run.set_defaults(func=cmd_run)
     rehearse = sub.add_parser("rehearse", help="rehearse a whole release on this machine")
     rehearse.add_argument("project", type=Path, help="the project directory")
     rehearse.add_argument("--tag", help="the tag to rehearse (default: v<project version>)")
@@ -144,7 +153,8 @@ def report(error: ReleaseError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    debug = args.debug or os.environ.get(DEBUG_ENV) == "1"
+    debug = args.debug or os.environ.get(DEBUG_ENV) == "1" or (
+        args.command == "run" and os.environ.get("INPUT_DEBUG", "").lower() == "true")
     quiet = args.command == "rehearse" and not args.verbose
     logs.configure(json=args.json_logs, debug=debug, quiet=quiet)
     func: Callable[[argparse.Namespace], int] = args.func

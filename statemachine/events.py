@@ -266,6 +266,7 @@ class Attested(Payload):
     provenance: FileRef
     signer: str
     attestations: tuple[FileRef, ...] = ()
+    bundle: FileRef | None = None  # keyless signing: the Sigstore bundle beside the envelope
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -69,6 +69,7 @@ class LaneState:
     built_manifest: str = ""
     provenance: FileRef | None = None
     signer: str = ""
+    bundle: FileRef | None = None
     attestations: tuple[FileRef, ...] = ()
     release_requested: bool = False
     release: ReleaseRef | None = None
@@ -93,7 +94,7 @@ class LaneState:
 
     def release_files(self) -> list[FileRef]:
         """Every file the lane attaches to the release: dists, provenance, attestations."""
-        extra = [self.provenance] if self.provenance else []
+        extra = [f for f in (self.provenance, self.bundle) if f is not None]
         return self.dists() + extra + list(self.attestations)
 
     def release_file(self, name: str) -> FileRef | None:
@@ -281,8 +282,9 @@ def _guard_built(_r: ReleaseState, lane: LaneState, p: Built) -> None:
 
 def _guard_attested(_r: ReleaseState, lane: LaneState, p: Attested) -> None:
     dists = {f.name for f in lane.dists()}
-    if p.provenance.name in dists:
-        raise GuardError(f"provenance {p.provenance.name} has a dist file's name")
+    signed = [p.provenance.name] + ([p.bundle.name] if p.bundle else [])
+    if set(signed) & dists or len(set(signed)) != len(signed):
+        raise GuardError(f"provenance files {signed} clash with each other or a dist file")
     wanted = {f"{name}.publish.attestation" for name in dists}
     given = {a.name for a in p.attestations}
     if p.attestations and given != wanted:
@@ -403,6 +405,7 @@ def _fold(lane: LaneState, event: Event) -> None:  # noqa: C901, PLR0912 - a bra
         lane.built_manifest = p.manifest
     elif isinstance(p, Attested):
         lane.provenance, lane.signer, lane.attestations = p.provenance, p.signer, p.attestations
+        lane.bundle = p.bundle
     elif isinstance(p, ReleaseRequested):
         lane.release_requested = True
     elif isinstance(p, ReleaseRecorded):

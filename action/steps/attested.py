@@ -31,5 +31,6 @@ def attest(job: Job, step: Step) -> None:
     signer = job.services.signer()
     files = sign_provenance(signer, build_statement(subjects, run, images), files_dir(job),
                             lane.name)
+    bundle = file_ref(files.bundle) if files.bundle else None
     job.commit(step.lane, Attested(provenance=file_ref(files.provenance),
-                                   signer=signer.description))
+                                   signer=signer.description, bundle=bundle))

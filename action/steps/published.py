@@ -59,8 +59,10 @@ def _verify_provenance(job: Job, paths: dict[str, Path]) -> None:
     if lane.provenance is None:  # pragma: no cover - the machine requires attested first
         raise VerificationError("the lane has no provenance")
     prov = fetch_reviewed(job, [lane.provenance])[lane.provenance.name]
+    bundle = fetch_reviewed(job, [lane.bundle])[lane.bundle.name] if lane.bundle else None
     verdict = verify_provenance(
-        prov, paths, public_key_pem=job.services.public_key,
+        prov, paths, public_key_pem=None if bundle else job.services.public_key,
+        sigstore_bundle=bundle, expected_workflow=job.config.run.workflow or None,
         expected_repository=lane.opened.repository, expected_commit=lane.opened.commit,
         server_url=job.config.run.server_url,
     )

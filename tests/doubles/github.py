@@ -707,14 +707,19 @@ class RepoHandle:
             self.state.immutable_releases = enabled
 
     def add_commit(
-        self, message: str, *, date: datetime | None = None, branch: str | None = None
+        self, message: str, *, date: datetime | None = None, branch: str | None = None,
+        sha: str | None = None,
     ) -> str:
-        """A new commit on `branch` (default branch by default); returns its sha."""
+        """A new commit on `branch` (default branch by default); returns its sha.
+
+        `sha` mirrors a commit of a real local git repository (the one a test checks out).
+        """
         with self.double._lock:
             branch = branch or self.state.default_branch
             parent = self.state.refs.get(f"heads/{branch}")
             when = date or self.double.clock()
-            sha = git_sha("commit", self.full_name, message, when.isoformat(), parent or "")
+            sha = sha or git_sha("commit", self.full_name, message, when.isoformat(),
+                                 parent or "")
             self.state.commits[sha] = Commit(
                 sha=sha,
                 message=message,

@@ -1,0 +1,176 @@
+"""`release-action run`: the action as the runner starts it, wired to GitHub and the indexes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from action import pipeline, report, runner
+from action.config import Config, from_env
+from action.errors import ConfigError, ReleaseError
+from action.index import ApiToken, IndexConfig, TrustedPublishing, open_index
+from action.logs import get_logger
+from action.pipeline import ApprovalRecord, Job, Services, TagInfo
+from action.proc import run as run_command
+from action.signing import KeySigner, SignerConfig, make_signer
+from action.stores.github import GitHubStore, GitHubTuning, open_github_store
+from statemachine.plan import Reach, StopKind
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from action.index import PackageIndex
+    from statemachine.plan import Plan
+
+log = get_logger(__name__)
+AUDIENCE = "release-action"
+
+
+class GitHubTags:
+    """The tag's commit and date from the API; the checked-out commit from the workspace."""
+
+    def __init__(self, store: GitHubStore, project: Path, sha: str) -> None:
+        self.store, self.project, self.sha = store, project, sha
+
+    def resolve(self, tag: str) -> TagInfo:
+        info = self.store.resolve_tag(tag)
+        return TagInfo(tag=info.tag, commit=info.commit, epoch=info.commit_date_epoch)
+
+    def checked_out(self) -> str:
+        try:
+            return run_command(["git", "-c", "safe.directory=*", "-C", str(self.project),
+                                "rev-parse", "HEAD"], what="read the checked-out commit"
+                               ).stdout.strip()
+        except ReleaseError:
+            return self.sha  # no git work tree: the runner's GITHUB_SHA is what was checked out
+
+
+class GitHubApprovals:
+    """Approvals of this run's environments, from the run approvals API."""
+
+    def __init__(self, store: GitHubStore, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+
+    def approvals(self, environment: str) -> list[ApprovalRecord]:
+        if not self.run_id.isdigit():
+            return []
+        return [
+            ApprovalRecord(login=a.login, at=a.at or datetime.now(UTC), comment=a.comment,
+                           environments=a.environments)
+            for a in self.store.approvals(int(self.run_id))
+            if a.state == "approved" and environment in a.environments
+        ]
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    try:
+        part = token.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError, binascii.Error):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def in_environment(config: Config, approvals: GitHubApprovals) -> bool:
+    """Whether this job runs in the approval environment.
+
+    With `id-token: write`, the runner's OIDC token names the job's environment. Without it,
+    an approval of that environment in this run is the evidence the job was gated by it.
+    """
+    environment = config.approval_environment
+    if config.run.oidc:
+        from id import IdentityError, detect_credential  # noqa: PLC0415 - only on GitHub
+
+        try:
+            token = detect_credential(audience=AUDIENCE)
+        except IdentityError as exc:
+            raise ConfigError(f"cannot read this job's OIDC identity: {exc}") from None
+        return token is not None and _jwt_claims(token).get("environment") == environment
+    return bool(approvals.approvals(environment))
+
+
+def _credentials(config: Config, name: str) -> ApiToken | TrustedPublishing:
+    password = config.test_password if name == "testpypi" else config.password
+    if password:
+        return ApiToken(password)
+    return TrustedPublishing.from_env(dict(os.environ), environment=config.approval_environment)
+
+
+def make_services(config: Config, env: Mapping[str, str]) -> Services:
+    # Writes are paced as GitHub asks of integrations; RELEASE_ACTION_WRITE_INTERVAL (seconds)
+    # overrides it, for GitHub Enterprise servers without that limit and for tests.
+    interval = float(env.get("RELEASE_ACTION_WRITE_INTERVAL", "0.75"))
+    store = open_github_store(api_url=config.run.api_url, token=config.github_token,
+                              repository=config.run.repository,
+                              tuning=GitHubTuning(seconds_between_writes=interval or None))
+    approvals = GitHubApprovals(store, config.run.run_id)
+    clients: dict[str, PackageIndex] = {}
+
+    def index(name: str) -> PackageIndex:
+        if name not in clients:
+            url = config.test_repository_url if name == "testpypi" else config.repository_url
+            clients[name] = open_index(IndexConfig.create(
+                name, credentials=_credentials(config, name), upload_url=url))  # type: ignore[arg-type]  # "testpypi" | "pypi"
+        return clients[name]
+
+    public_key = KeySigner.from_pem(config.signing_key).public_pem if config.signing_key \
+        else None
+    return Services(
+        store=store, tags=GitHubTags(store, config.project_dir, config.run.sha),
+        approvals=approvals, indexes=index,
+        signer=lambda: make_signer(SignerConfig.from_environ(env,
+                                                             private_key=config.signing_key)),
+        build_env=dict(env), public_key=public_key,
+        in_environment=lambda _env: in_environment(config, approvals),
+        progress=lambda text: log.info("step", what=text),
+    )
+
+
+def outputs(job: Job, final: Plan) -> dict[str, str]:
+    state = job.log.state
+    lane = state.lane(job.config.lane)
+    files = [{"name": f.name, "size": f.size, "sha256": f.sha256}
+             for f in (lane.release_files() if lane else [])]
+    return {
+        "state": lane.state.value if lane else "",
+        "lane": job.config.lane,
+        "release-id": str(job.release.release_id) if job.release else "",
+        "release-url": job.release.url if job.release else "",
+        "files": json.dumps(files),
+        "provenance": lane.provenance.name if lane and lane.provenance else "",
+        "next": final.stop.message,
+    }
+
+
+def run_action(env: Mapping[str, str]) -> int:
+    config = from_env(env)
+    workdir = Path(env.get("HOME") or "/tmp") / "release-action" / config.tag  # noqa: S108 - fallback only
+    services = make_services(config, env)
+    job = Job(config, services, workdir)
+    if config.step is Reach.PUBLISH and not services.in_environment(config.approval_environment):
+        raise ConfigError(
+            f"step `publish` runs only in the job of the `{config.approval_environment}` "
+            f"environment, after a reviewer approved it; this job ({config.run.job}) is not "
+            "that job, or nobody approved it",
+            hint=f"Give the publish job `environment: {config.approval_environment}` and "
+            "protect that environment with required reviewers; grant it `id-token: write` so "
+            "the action can read the job's environment from its OIDC token.",
+        )
+    try:
+        with runner.group(f"release {config.tag}, lane {config.lane}, step {config.step.value}"):
+            final = pipeline.run(job)
+    finally:
+        store = services.store
+        if isinstance(store, GitHubStore):
+            store.close()
+    runner.write_outputs(outputs(job, final))
+    runner.append_summary(report.job_summary(job, final))
+    log.info("stopped", reason=final.stop.kind.value, next=final.stop.message)
+    if final.stop.kind is not StopKind.DONE:
+        runner.annotate("notice", final.stop.message, title="release-action: next")
+    return 0

@@ -1,0 +1,162 @@
+"""`release-action run` as the runner starts it, against the GitHub API double and pypiservers.
+
+The jobs of the example workflow run one after another in this process, each with the
+environment the runner would give it (INPUT_* with hyphens kept, GITHUB_*): build, release,
+then publish in the approval environment. Every response of the double is checked against
+GitHub's OpenAPI description by the `github_api` fixture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import json
+import subprocess
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from action.cli import main
+from action.signing import generate_key
+from statemachine.log import load
+from tests.doubles.fixtures import TOKEN
+from tests.fixtures_index import TEST_TOKEN
+from tests.integration.harness import NAME, TAG, make_project
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+RUN_ID = 4242
+
+
+@pytest.fixture
+def release_env(tmp_path, github_api, testpypi_server, pypi_server, monkeypatch):
+    """A workspace with the project checked out at the tag, and the runner's environment."""
+    project = make_project(tmp_path / "workspace")
+    sha = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    repo = github_api.create_repo("octo/tiny-release")
+    repo.add_commit("release 1.0.0", sha=sha, date=datetime(2026, 1, 1, tzinfo=UTC))
+    repo.tag(TAG, sha, annotated=True, message="v1.0.0")
+    private, _public = generate_key()
+    home = tmp_path / "home"
+    home.mkdir()
+    for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_"))]:
+        monkeypatch.delenv(key)
+    env = {
+        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/tiny-release",
+        "GITHUB_API_URL": github_api.api_url, "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_RUN_ID": str(RUN_ID), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octocat",
+        "GITHUB_WORKFLOW_REF": f"octo/tiny-release/.github/workflows/release.yml@refs/tags/{TAG}",
+        "GITHUB_EVENT_NAME": "push", "GITHUB_REF": f"refs/tags/{TAG}", "GITHUB_SHA": sha,
+        "GITHUB_WORKSPACE": str(project), "HOME": str(home),
+        "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "sum"),
+        "RELEASE_ACTION_WRITE_INTERVAL": "0",
+        "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "sdist wheel", "INPUT_PLATFORMS": "",
+        "INPUT_SIGNING-KEY": private,
+        "INPUT_REPOSITORY-URL": pypi_server.url + "/",
+        "INPUT_TEST-REPOSITORY-URL": testpypi_server.url + "/",
+        "INPUT_PASSWORD": TEST_TOKEN, "INPUT_TEST-PASSWORD": TEST_TOKEN,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return repo, project, tmp_path
+
+
+def job(monkeypatch, step: str, name: str) -> int:
+    monkeypatch.setenv("INPUT_STEP", step)
+    monkeypatch.setenv("GITHUB_JOB", name)
+    return main(["run"])
+
+
+def outputs(tmp_path: Path) -> dict[str, str]:
+    lines = (tmp_path / "output").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and "<<" not in line)
+
+
+def release_log(github_api) -> bytes:
+    repo = github_api.repo("octo/tiny-release")
+    (release,) = repo.releases()
+    (snapshot,) = [a for a in release.assets.values() if a.name.startswith("release-state.")]
+    return bytes(snapshot.data)
+
+
+def test_build_release_publish_jobs_take_the_tag_to_pypi(release_env, github_api, monkeypatch,
+                                                         pypi_server, capsys):
+    """Three jobs: built and attached, drafted for review, then approved and published."""
+    repo, _project, tmp_path = release_env
+    assert job(monkeypatch, "build", "build") == 0
+    assert outputs(tmp_path)["state"] == "tagged"
+    assert job(monkeypatch, "release", "release") == 0
+    assert outputs(tmp_path)["state"] == "drafted"
+    (release,) = repo.releases()
+    assert release.draft
+    assert "```mermaid" in release.body
+    repo.add_approval(RUN_ID, login="maintainer", environments=("publish",))
+    assert job(monkeypatch, "publish", "publish") == 0
+    out = outputs(tmp_path)
+    assert out["state"] == "published"
+    (release,) = repo.releases()
+    assert not release.draft
+    lane = load(release_log(github_api)).state.main
+    assert lane.approval.approver == "maintainer"
+    files = {f["name"]: f["sha256"] for f in json.loads(out["files"])}
+    held = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in pypi_server.packages.iterdir()}
+    assert held == {f.name: f.sha256 for f in lane.dists()}
+    assert set(held) <= set(files)
+    assert "Nothing: every lane is published" in (tmp_path / "sum").read_text()
+
+
+def test_publish_without_an_approval_is_refused(release_env, monkeypatch, capsys, pypi_server):
+    """The publish job in a run whose environment nobody approved uploads nothing."""
+    _repo, _project, _tmp = release_env
+    assert job(monkeypatch, "build", "build") == 0
+    assert job(monkeypatch, "release", "release") == 0
+    capsys.readouterr()
+    assert job(monkeypatch, "publish", "publish") == 2
+    out = capsys.readouterr().out
+    assert list(pypi_server.packages.iterdir()) == []
+    expected = "step `publish` runs only in the job of the `publish` environment"
+    assert f"::error title=configuration error::{expected}" in out
+
+
+def test_a_second_dispatch_after_publishing_does_nothing_and_says_so(release_env, github_api,
+                                                                     monkeypatch):
+    """Re-running every job after the release is out appends nothing."""
+    repo, _project, tmp_path = release_env
+    for step in ("build", "release"):
+        assert job(monkeypatch, step, step) == 0
+    repo.add_approval(RUN_ID, environments=("publish",))
+    assert job(monkeypatch, "publish", "publish") == 0
+    before = release_log(github_api)
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_dispatch")
+    monkeypatch.setenv("INPUT_TAG", TAG)
+    for step in ("build", "release", "publish"):
+        assert job(monkeypatch, step, step) == 0
+    assert release_log(github_api) == before
+    assert "Nothing: every lane is published" in (tmp_path / "sum").read_text()
+
+
+def test_a_fork_pull_request_is_refused(release_env, monkeypatch, tmp_path, capsys):
+    """The action never runs for a pull request from a fork."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"head": {"repo": {
+        "full_name": "mallory/tiny-release", "fork": True}}}}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request_target")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    assert job(monkeypatch, "auto", "x") == 2
+    assert "pull request from a fork" in capsys.readouterr().out
+
+
+def test_a_checkout_of_another_commit_is_refused(release_env, monkeypatch, capsys):
+    """A dispatch whose workspace is not at the tag's commit builds nothing."""
+    _repo, project, _tmp = release_env
+    (project / "NOTE").write_text("later")
+    subprocess.run(["git", "-C", str(project), "add", "NOTE"], check=True)
+    subprocess.run(["git", "-C", str(project), "-c", "user.name=x", "-c", "user.email=x@x",
+                    "commit", "-qm", "later"], check=True)
+    assert job(monkeypatch, "build", "build") == 2
+    assert "only from the tag's own commit" in capsys.readouterr().out
+    assert NAME
