@@ -9,8 +9,8 @@ GitHub's OpenAPI description by the `github_api` fixture.
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import subprocess
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
