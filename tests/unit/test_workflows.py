@@ -40,8 +40,11 @@ INPUTS = {
     "test-repository-url": "https://test.pypi.org/legacy/",
     "password": "",
     "test-password": "",
+    "platforms": "linux",
+    "wheels": "",
     "skip-test-pypi": "false",
     "approval-environment": "publish",
+    "require-approval": "true",
     "signing-key": "",
     "debug": "false",
 }
@@ -144,6 +147,14 @@ def test_action_inputs_are_the_known_list_with_their_defaults():
     """action.yml's inputs and defaults are exactly INPUTS (what the code reads)."""
     inputs = read_yaml(ACTION)["inputs"]
     assert {name: spec.get("default") for name, spec in inputs.items()} == INPUTS
+
+
+def test_the_code_reads_exactly_the_inputs_of_action_yml():
+    """action/config.py knows every input of action.yml, with the same defaults."""
+    from action.config import INPUTS as READ
+
+    defaults = dict(INPUTS, **{"github-token": ""})  # the runner fills in github.token
+    assert READ == defaults
 
 
 def test_action_inputs_are_kebab_case_and_described():
@@ -311,11 +322,9 @@ def test_only_the_image_workflow_may_write_packages():
 
 
 def test_readme_snippet_matches_the_example():
-    """Between README's markers (when present) stands examples/workflows/release.yml verbatim."""
+    """Between README's markers stands examples/workflows/release.yml verbatim."""
     readme = README.read_text(encoding="utf-8")
-    if README_BEGIN not in readme:
-        assert README_END not in readme
-        return
+    assert README_BEGIN in readme
     block = readme.split(README_BEGIN, 1)[1].split(README_END, 1)[0]
     fenced = re.fullmatch(r"\s*```ya?ml\n(.*?)```\s*", block, re.DOTALL)
     assert fenced, "the markers enclose one ```yaml fenced block"
