@@ -154,7 +154,7 @@ def test_the_code_reads_exactly_the_inputs_of_action_yml():
     from action.config import INPUTS as READ
 
     defaults = dict(INPUTS, **{"github-token": ""})  # the runner fills in github.token
-    assert READ == defaults
+    assert defaults == READ
 
 
 def test_action_inputs_are_kebab_case_and_described():
