@@ -98,7 +98,11 @@ class LaneState:
         return self.dists() + extra + list(self.attestations)
 
     def release_file(self, name: str) -> FileRef | None:
-        return next((f for f in self.release_files() if f.name == name), None)
+        artifact = self.files.get(name)
+        if artifact is not None:
+            return artifact.file
+        signed = (self.provenance, self.bundle, *self.attestations)
+        return next((f for f in signed if f is not None and f.name == name), None)
 
     def manifest(self) -> str:
         return manifest_digest(self.release_files())

@@ -1,0 +1,67 @@
+"""How fast the core reads a log, and how much memory it takes, against a baseline.
+
+Baseline, in the same run: `json.loads` of every line (the least any reader must do). The
+core also checks each line's canonical form, its hash, the chain and every guard, and folds
+it into the release state. Printed: events, bytes, seconds and peak memory for both, and the
+ratio. Run: .venv/bin/python benchmarks/bench_core.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from statemachine.log import load  # noqa: E402
+from statemachine.plan import Reach, Request, plan  # noqa: E402
+from tests.unit.story import Story, dist  # noqa: E402
+
+
+def release_with(wheels: int) -> bytes:
+    """A published release whose main lane has `wheels` wheels and an sdist."""
+    story = Story()
+    files = (dist("sample-1.0.0.tar.gz"),
+             *(dist(f"sample-1.0.0-cp3{i % 10}-cp3{i % 10}-plat{i}.whl") for i in range(wheels)))
+    story.open()
+    story.release()
+    story.build(files=files)
+    story.attest()
+    story.draft()
+    story.approve()
+    story.publish()
+    return story.log.to_bytes()
+
+
+def measure(label: str, func) -> tuple[float, int]:
+    tracemalloc.start()
+    start = time.perf_counter()
+    func()
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def main() -> None:
+    print(f"{'events':>7} {'bytes':>10} {'json s':>8} {'replay s':>9} {'ratio':>6} "
+          f"{'json MB':>8} {'replay MB':>10} {'plan ms':>8}")
+    for wheels in (10, 100, 1000):
+        data = release_with(wheels)
+        lines = data.splitlines()
+        base_s, base_mem = measure("json", lambda lines=lines: [json.loads(x) for x in lines])
+        replay_s, replay_mem = measure("replay", lambda data=data: load(data))
+        state = load(data).state
+        start = time.perf_counter()
+        plan(state, Request(reach=Reach.AUTO, may_publish=True))
+        plan_ms = (time.perf_counter() - start) * 1000
+        print(f"{len(lines):>7} {len(data):>10} {base_s:>8.3f} {replay_s:>9.3f} "
+              f"{replay_s / base_s:>6.1f} {base_mem / 1e6:>8.1f} {replay_mem / 1e6:>10.1f} "
+              f"{plan_ms:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
