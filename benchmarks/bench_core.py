@@ -13,12 +13,16 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from statemachine.log import load  # noqa: E402
-from statemachine.plan import Reach, Request, plan  # noqa: E402
-from tests.unit.story import Story, dist  # noqa: E402
+from statemachine.log import load
+from statemachine.plan import Reach, Request, plan
+from tests.unit.story import Story, dist
 
 
 def release_with(wheels: int) -> bytes:
@@ -36,7 +40,7 @@ def release_with(wheels: int) -> bytes:
     return story.log.to_bytes()
 
 
-def measure(label: str, func) -> tuple[float, int]:
+def measure(func: Callable[[], object]) -> tuple[float, int]:
     tracemalloc.start()
     start = time.perf_counter()
     func()
@@ -52,8 +56,8 @@ def main() -> None:
     for wheels in (10, 100, 1000):
         data = release_with(wheels)
         lines = data.splitlines()
-        base_s, base_mem = measure("json", lambda lines=lines: [json.loads(x) for x in lines])
-        replay_s, replay_mem = measure("replay", lambda data=data: load(data))
+        base_s, base_mem = measure(lambda lines=lines: [json.loads(x) for x in lines])
+        replay_s, replay_mem = measure(lambda data=data: load(data))
         state = load(data).state
         start = time.perf_counter()
         plan(state, Request(reach=Reach.AUTO, may_publish=True))
