@@ -1,62 +1,24 @@
 """The action's image, built from the Dockerfile on the local Debian base, run as the runner does.
 
-The image is built once per session (`release-action:test`) and reused while the build context
-(the files .dockerignore lets in, the Dockerfile, the build arguments) hashes the same: the hash
-is stored as an image label. Measured numbers (image size, time from `docker run` to the first
-line of output) are printed at the end of the session.
+The image comes from the `image` fixture (tests/docker/conftest.py): built once per session
+(`release-action:test`) and reused while the build context hashes the same. Measured numbers
+(image size, time from `docker run` to the first line of output) are printed at the end of the
+session.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import subprocess
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import pytest
+from tests.docker.conftest import DOCKER, IMAGE, MEASURED, docker
+from tests.fixtures_docker import BASE_IMAGE
 
-from tests.fixtures_docker import BASE_IMAGE, HOST_CA_BUNDLE
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from tests.fixtures_docker import LocalDocker
-
-REPO = Path(__file__).resolve().parents[2]
-DOCKER = "/usr/bin/docker"  # Debian's client: matches the daemon and has BuildKit
-IMAGE = "release-action:test"
 VENV = "/opt/release-action/venv"
-LABEL = "org.release-action.context-sha256"
-# What .dockerignore lets into the build context, plus the files that shape the build.
-CONTEXT = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md",
-           "requirements/lock.txt", "requirements/build-lock.txt")
-CONTEXT_TREES = ("statemachine", "action")
-BUILD_ARGS = ("--build-arg", f"BASE_IMAGE={BASE_IMAGE}")
 MAX_SIZE = 600 * 1000 * 1000  # the test image was 482 MB; a full docker.io install adds ~220 MB
-MEASURED: dict[str, str] = {}
 PRINT_INPUTS = ("import json, os; "
                 "print(json.dumps(sorted(k for k in os.environ if k.startswith('INPUT_'))))")
-
-
-def context_hash() -> str:
-    digest = hashlib.sha256(" ".join(BUILD_ARGS).encode())
-    files = [REPO / name for name in CONTEXT]
-    for tree in CONTEXT_TREES:
-        files += sorted(p for p in (REPO / tree).rglob("*")
-                        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
-    for path in files:
-        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def docker(*args: str, check: bool = True, timeout: float = 120,
-           ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout,
-                          check=check)
 
 
 def run(*args: str, entrypoint: str | None = None, check: bool = True,
@@ -70,33 +32,6 @@ def run(*args: str, entrypoint: str | None = None, check: bool = True,
 
 def inspect() -> dict[str, object]:
     return json.loads(docker("image", "inspect", IMAGE).stdout)[0]
-
-
-@pytest.fixture(scope="session")
-def image(docker_engine: LocalDocker, request: pytest.FixtureRequest) -> Iterator[str]:
-    """release-action:test, built from the tree unless the same context is built already."""
-    want = context_hash()
-    have = docker("image", "inspect", "-f", f'{{{{ index .Config.Labels "{LABEL}" }}}}', IMAGE,
-                  check=False).stdout.strip()
-    if have != want:
-        secret = (["--secret", f"id=cacert,src={HOST_CA_BUNDLE}"]
-                  if HOST_CA_BUNDLE.is_file() else [])
-        started = time.monotonic()
-        built = subprocess.run(
-            [DOCKER, "build", "--network", "host", *BUILD_ARGS, *secret,
-             "--label", f"{LABEL}={want}", "-t", IMAGE, "."],
-            cwd=REPO, env={**os.environ, "DOCKER_BUILDKIT": "1"}, capture_output=True,
-            text=True, timeout=900, check=False)
-        assert built.returncode == 0, built.stderr[-6000:]
-        MEASURED["image build"] = f"{time.monotonic() - started:.1f} s"
-    else:
-        MEASURED["image build"] = "reused (same context hash)"
-    yield IMAGE
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        for name, value in MEASURED.items():
-            print(f"\nrelease-action image: {name}: {value}", end="")  # noqa: T201 - the report
-        print()  # noqa: T201
 
 
 def test_image_has_no_user_no_workdir_and_an_exec_entrypoint(image):
