@@ -1,0 +1,299 @@
+"""A real Job for a tiny project: LocalStore, KeySigner, two pypiservers, a tmp git repo.
+
+`make_project` writes a tiny pure-Python project with an in-tree PEP 517 backend (stdlib
+only: no build backend that makes wheels is installed, and tests download nothing) and
+commits it with fixed dates, so the tag's commit and SOURCE_DATE_EPOCH are fixed too. The
+backend's wheel tag comes from `TINY_WHEEL_TAG` (default py3-none-any), so a backfill test
+can build a real cp314 wheel of the same commit, with WHEEL metadata and RECORD that agree
+with its name.
+
+`World.job` assembles Services, Config and Job the way `action/rehearse.py` does, with the
+package indexes wrapped so a test can kill the process after the Nth upload (`die_after`)
+or before a step (`stop_before`), and see which files `ensure` was asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import requests
+
+from action.config import Config, RunFacts
+from action.index import Backoff, IndexConfig, Outcome, PackageIndex
+from action.pipeline import ApprovalRecord, Job, Services
+from action.rehearse import LocalTags
+from action.signing import KeySigner
+from action.stores.local import LocalStore
+from statemachine.plan import Reach
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+NAME = "tiny-release"
+DIST = "tiny_release"
+VERSION = "1.0.0"
+TAG = "v1.0.0"
+COMMIT_DATE = "2026-01-01T00:00:00+00:00"
+EPOCH = 1767225600  # COMMIT_DATE as Unix time
+REPOSITORY = "octo/tiny-release"
+ENVIRONMENT = "publish"
+SDIST = f"{DIST}-{VERSION}.tar.gz"
+WHEEL = f"{DIST}-{VERSION}-py3-none-any.whl"
+CP314_TAG = "cp314-cp314-manylinux_2_17_x86_64"
+CP314_WHEEL = f"{DIST}-{VERSION}-{CP314_TAG}.whl"
+
+
+class ProcessDied(BaseException):
+    """The job's process was killed: nothing after this point ran, nothing was cleaned up."""
+
+
+_BACKEND = textwrap.dedent(
+    '''
+    """A tiny in-tree PEP 517 backend: one module, stdlib only, reproducible."""
+    import base64, gzip, hashlib, io, os, tarfile, zipfile
+    from pathlib import Path
+
+    NAME, VERSION = Path("NAME").read_text().split()
+    DIST = NAME.replace("-", "_")
+    README = Path("README.md").read_text()
+    METADATA = (f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n"
+                "Summary: A tiny project to release\\n"
+                "Description-Content-Type: text/markdown\\n\\n" + README).encode()
+    SOURCES = ("NAME", "README.md", "pyproject.toml", "tiny_backend.py", f"{DIST}/__init__.py")
+
+    def _epoch():
+        return int(os.environ.get("SOURCE_DATE_EPOCH", "1767225600"))
+
+    def build_sdist(directory, config_settings=None):
+        base = f"{DIST}-{VERSION}"
+        files = {"PKG-INFO": METADATA, **{name: Path(name).read_bytes() for name in SOURCES}}
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in sorted(files.items()):
+                info = tarfile.TarInfo(f"{base}/{name}")
+                info.size, info.mtime, info.mode = len(data), _epoch(), 0o644
+                tar.addfile(info, io.BytesIO(data))
+        Path(directory, base + ".tar.gz").write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+        return base + ".tar.gz"
+
+    def _record_line(name, data):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        return f"{name},sha256={digest},{len(data)}\\n"
+
+    def build_wheel(directory, config_settings=None, metadata_directory=None):
+        tag = os.environ.get("TINY_WHEEL_TAG", "py3-none-any")
+        pure = "true" if tag.endswith("-none-any") else "false"
+        filename = f"{DIST}-{VERSION}-{tag}.whl"
+        info = f"{DIST}-{VERSION}.dist-info"
+        wheel = f"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: {pure}\\nTag: {tag}\\n"
+        files = {f"{DIST}/__init__.py": Path(DIST, "__init__.py").read_bytes(),
+                 f"{info}/METADATA": METADATA, f"{info}/WHEEL": wheel.encode()}
+        record = "".join(_record_line(n, d) for n, d in files.items()) + f"{info}/RECORD,,\\n"
+        files[f"{info}/RECORD"] = record.encode()
+        import time
+        stamp = time.gmtime(max(_epoch(), 315532800))[:6]
+        with zipfile.ZipFile(Path(directory, filename), "w", zipfile.ZIP_DEFLATED) as whl:
+            for name, data in files.items():
+                whl.writestr(zipfile.ZipInfo(name, stamp), data)
+        return filename
+    '''
+)
+
+_PYPROJECT = textwrap.dedent(
+    """
+    [build-system]
+    requires = []
+    build-backend = "tiny_backend"
+    backend-path = ["."]
+    """
+)
+
+
+def _git(project: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE}
+    subprocess.run(
+        ["git", "-c", "user.name=Tiny", "-c", "user.email=tiny@example.invalid",
+         "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", "-C", str(project),
+         *args],
+        check=True, capture_output=True, env=env,
+    )
+
+
+def make_project(where: Path, *, content: str = "X = 1\n") -> Path:
+    """Write the tiny project into `where` and commit it (fixed dates); return its path."""
+    project = where / NAME
+    module = project / DIST
+    module.mkdir(parents=True)
+    (module / "__init__.py").write_text(content)
+    (project / "NAME").write_text(f"{NAME} {VERSION}\n")
+    (project / "README.md").write_text(f"# {NAME}\n\nA tiny project to release.\n")
+    (project / "pyproject.toml").write_text(_PYPROJECT)
+    (project / "tiny_backend.py").write_text(_BACKEND)
+    _git(project, "init", "-q")
+    _git(project, "add", ".")
+    _git(project, "commit", "-q", "-m", "tiny release")
+    _git(project, "tag", TAG)
+    return project
+
+
+def build(project: Path, out: Path, kind: str, *, wheel_tag: str = "py3-none-any") -> Path:
+    """`python -m build --sdist|--wheel` outside the pipeline (a file from another job)."""
+    out.mkdir(parents=True, exist_ok=True)
+    before = set(out.iterdir())
+    subprocess.run(
+        [sys.executable, "-m", "build", f"--{kind}", "--outdir", str(out), str(project)],
+        check=True, capture_output=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH), "TINY_WHEEL_TAG": wheel_tag},
+    )
+    (made,) = set(out.iterdir()) - before
+    return made
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the world the steps see ------------------------------------------------------------------
+
+
+@dataclass
+class Approvals:
+    """Approvals of the environment, as the GitHub API would list them for the run."""
+
+    records: list[ApprovalRecord] = field(default_factory=list)
+
+    def approvals(self, environment: str) -> list[ApprovalRecord]:
+        return [r for r in self.records if environment in r.environments]
+
+
+def approval(login: str = "reviewer") -> ApprovalRecord:
+    return ApprovalRecord(login=login, at=datetime(2026, 1, 2, 9, 30, tzinfo=UTC),
+                          comment="looks right", environments=(ENVIRONMENT,))
+
+
+@dataclass
+class Uploads:
+    """Every successful `ensure` of the job (index, file, outcome); kills after the Nth."""
+
+    die_after: int | None = None
+    done: list[tuple[str, str, Outcome]] = field(default_factory=list)
+
+    def count(self, index: str, name: str, outcome: Outcome) -> None:
+        self.done.append((index, name, outcome))
+        if self.die_after is not None and len(self.done) >= self.die_after:
+            raise ProcessDied(f"killed after upload {len(self.done)}: {name} to {index}")
+
+
+class WatchedIndex(PackageIndex):
+    """The real client, reporting each successful `ensure` to `Uploads` (which may kill)."""
+
+    def __init__(self, config: IndexConfig, uploads: Uploads) -> None:
+        super().__init__(config, backoff=Backoff(attempts=2, base=0.01))
+        self.uploads = uploads
+
+    def ensure(
+        self, path: Path, sha256: str, *, attestations: Sequence[Path] = ()
+    ) -> Outcome:
+        outcome = super().ensure(path, sha256, attestations=attestations)
+        self.uploads.count(self.config.name, path.name, outcome)
+        return outcome
+
+
+@dataclass
+class Progress:
+    """The job's progress lines; raises ProcessDied on reaching the step `stop_before`."""
+
+    stop_before: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+    def __call__(self, text: str) -> None:
+        if self.stop_before is not None and text.startswith(f"{self.stop_before}:"):
+            raise ProcessDied(f"killed before {text}")
+        self.lines.append(text)
+
+
+@dataclass
+class World:
+    """One release's surroundings: the project, the store, the key and the two indexes."""
+
+    project: Path
+    store_root: Path
+    private_key: str
+    indexes: dict[str, IndexConfig]
+
+    def job(
+        self,
+        workdir: Path,
+        *,
+        python: tuple[str, ...] = (),
+        parts: tuple[str, ...] = ("sdist", "wheel"),
+        wheels: tuple[str, ...] = (),
+        dist_dir: Path | None = None,
+        approvals: Approvals | None = None,
+        require_approval: bool = True,
+        in_environment: bool = True,
+        uploads: Uploads | None = None,
+        progress: Progress | None = None,
+    ) -> Job:
+        """A fresh Job (as in a new workflow run) on this world's store."""
+        key = KeySigner.from_pem(self.private_key)
+        watched = uploads if uploads is not None else Uploads()
+        clients: dict[str, PackageIndex] = {}
+
+        def index(name: str) -> PackageIndex:
+            if name not in clients:
+                clients[name] = WatchedIndex(self.indexes[name], watched)
+            return clients[name]
+
+        services = Services(
+            store=LocalStore(self.store_root),
+            tags=LocalTags(self.project),
+            approvals=approvals if approvals is not None else Approvals([approval()]),
+            indexes=index,
+            signer=lambda: key,
+            build_env=dict(os.environ),
+            public_key=key.public_pem,
+            in_environment=lambda _env: in_environment,
+            progress=progress if progress is not None else Progress(),
+        )
+        config = Config(
+            step=Reach.AUTO, tag=TAG, python=python, dist_dir=dist_dir or workdir / "dist",
+            project_dir=self.project, parts=parts, platforms=(), wheels=wheels,
+            repository_url="", test_repository_url="", skip_test_pypi=False,
+            approval_environment=ENVIRONMENT, require_approval=require_approval, debug=False,
+            run=RunFacts(repository=REPOSITORY, server_url="https://github.invalid",
+                         run_id="4242", job="release", actor="octocat", workflow="release.yml",
+                         event="push"),
+        )
+        return Job(config, services, workdir)
+
+
+# --- reading what an index holds --------------------------------------------------------------
+
+
+def held_files(packages: Path) -> list[str]:
+    """Names of the files in a pypiserver's package directory (with repeats, sorted)."""
+    return sorted(p.name for p in packages.rglob("*") if p.is_file())
+
+
+def simple_listing(config: IndexConfig, project: str = NAME) -> list[tuple[str, str]]:
+    """(file name, sha256) pairs the simple API links to, sorted, repeats kept."""
+    response = requests.get(config.project_url(project), timeout=10,
+                            headers={"Accept": "text/html"})
+    if response.status_code == 404:
+        return []
+    response.raise_for_status()
+    pairs = []
+    for href in re.findall(r'href="([^"]+)"', response.text):
+        path, _, fragment = href.partition("#")
+        pairs.append((path.rsplit("/", 1)[-1], fragment.removeprefix("sha256=")))
+    return sorted(pairs)
