@@ -147,11 +147,21 @@ def outputs(job: Job, final: Plan) -> dict[str, str]:
     }
 
 
+def preflight(config: Config, env: Mapping[str, str]) -> None:
+    """Checks that fail fast, before the log is touched or anything is built."""
+    wheels = [p for p in config.parts if p not in {"sdist", "wheel"}]
+    if config.step in {Reach.BUILD, Reach.AUTO} and wheels:
+        from action.docker_engine import check_docker  # noqa: PLC0415 - only when building
+
+        check_docker(env)
+
+
 def run_action(env: Mapping[str, str]) -> int:
     config = from_env(env)
     workdir = Path(env.get("HOME") or "/tmp") / "release-action" / config.tag  # noqa: S108 - fallback only
     services = make_services(config, env)
     job = Job(config, services, workdir)
+    preflight(config, env)
     if config.step is Reach.PUBLISH and not services.in_environment(config.approval_environment):
         raise ConfigError(
             f"step `publish` runs only in the job of the `{config.approval_environment}` "

@@ -160,3 +160,16 @@ def test_a_checkout_of_another_commit_is_refused(release_env, monkeypatch, capsy
     assert job(monkeypatch, "build", "build") == 2
     assert "only from the tag's own commit" in capsys.readouterr().out
     assert NAME
+
+
+def test_building_wheels_without_docker_fails_before_any_work(release_env, github_api,
+                                                              monkeypatch, capsys):
+    """No reachable engine: a clear error naming the runner and settings; no draft is made."""
+    repo, _project, _tmp = release_env
+    monkeypatch.setenv("INPUT_PARTS", "sdist linux")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert job(monkeypatch, "build", "build") == 2
+    out = capsys.readouterr().out
+    assert "Docker engine" in out
+    assert "ubuntu-latest" in out
+    assert repo.releases() == []
