@@ -560,3 +560,28 @@ class TestApprovals:
                                                                      "ship it")
         assert approval.environments == ("publish",)
         assert approval.at is not None
+
+
+class TestPacing:
+    def test_writes_burst_then_refill(self):
+        """Writes use up the burst, then wait one interval each; reads are not paced."""
+        from action.stores.github import _Pacer
+
+        now, slept = [100.0], []
+        pacer = _Pacer(None, 1.0, 2, sleep=slept.append, clock=lambda: now[0])
+        for _ in range(4):
+            pacer.wait(write=True)
+        pacer.wait(write=False)
+        assert slept == [1.0, 2.0]
+        now[0] += 10.0  # the bucket refills, up to its size
+        slept.clear()
+        for _ in range(3):
+            pacer.wait(write=True)
+        assert slept == [pytest.approx(1.0)]
+
+    def test_production_defaults(self):
+        """At most 80 writes in any minute: GitHub's ceiling for content-creating requests."""
+        tuning = GitHubTuning()
+        assert tuning.write_burst + 60 / tuning.seconds_between_writes <= 80
+        assert tuning.seconds_between_requests is None
+        assert tuning.concurrency == 4
