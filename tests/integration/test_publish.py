@@ -202,17 +202,12 @@ def test_crash_after_an_upload_then_rerun_publishes_each_file_once(
         pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
     assert len(crashed.done) == dies_after
     rerun = Uploads()
-    job = publish_with(world, tmp_path / "rerun", rerun)
+    job = run(world.job(tmp_path / "rerun", uploads=rerun))
     assert job.log.events[-1].type is EventType.PUBLISHED
     assert_published_once(world, servers, ledger(job))
     uploaded = [(i, n) for i, n, o in crashed.done + rerun.done if o is Outcome.UPLOADED]
     assert sorted(uploaded) == sorted((i, n) for i in servers for n in MAIN_FILES)
-    confirmed = [e.payload for e in job.log.events if e.type is EventType.UPLOAD_CONFIRMED]
-    assert len(confirmed) == 4
-
-
-def publish_with(world: World, workdir: Path, uploads: Uploads) -> Job:
-    return run(world.job(workdir, uploads=uploads))
+    assert types(job).count(EventType.UPLOAD_CONFIRMED) == 4
 
 
 # --- refusals -----------------------------------------------------------------------------------
