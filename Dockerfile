@@ -72,13 +72,16 @@ ARG PYTHON=python3
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1
 
+# python3-venv (ensurepip) as in the build stage when the base cannot make a venv: the action
+# builds the sdist with `python -m build`, whose isolated environment is a venv with pip.
 # The Docker CLI: Debian's `docker-cli` package where the base's release has it (trixie, the
 # users' base); where it does not (bookworm, the local test base) only /usr/bin/docker out of
 # `docker.io` (the client is one binary needing libc; the rest of docker.io is the daemon with
 # containerd, runc and iptables, ~300 MB the action never runs).
 RUN set -eu; \
     packages="git ca-certificates"; \
-    command -v "$PYTHON" >/dev/null 2>&1 || packages="$packages python3"; \
+    "$PYTHON" -m venv /tmp/venv-probe >/dev/null 2>&1 || packages="$packages python3 python3-venv"; \
+    rm -rf /tmp/venv-probe; \
     apt-get update; \
     if apt-cache show docker-cli >/dev/null 2>&1; then \
         apt-get install -y --no-install-recommends $packages docker-cli; \
