@@ -17,7 +17,7 @@ from action.index import ApiToken, IndexConfig, TrustedPublishing, open_index
 from action.logs import get_logger
 from action.pipeline import ApprovalRecord, Job, Services, TagInfo
 from action.proc import run as run_command
-from action.signing import KeySigner, SignerConfig, make_signer
+from action.signing import KeySigner, SignerConfig, ensure_publish_attestations, make_signer
 from action.stores.github import GitHubStore, GitHubTuning, open_github_store
 from statemachine.plan import Reach, StopKind
 
@@ -126,6 +126,8 @@ def make_services(config: Config, env: Mapping[str, str]) -> Services:
         signer=lambda: make_signer(SignerConfig.from_environ(env,
                                                              private_key=config.signing_key)),
         build_env=dict(env), public_key=public_key,
+        attester=(lambda dists: ensure_publish_attestations(dists, environ=env))
+        if config.run.oidc and not config.signing_key else None,
         in_environment=lambda _env: in_environment(config, approvals),
         progress=lambda text: log.info("step", what=text),
     )

@@ -74,6 +74,8 @@ class Services:
     signer: Callable[[], ProvenanceSigner]
     build_env: Mapping[str, str]
     public_key: str | None = None  # to verify key-signed provenance before publishing
+    # PEP 740 publish attestations (keyless, on GitHub): dists -> `<dist>.publish.attestation`
+    attester: Callable[[list[Path]], tuple[Path, ...]] | None = None
     in_environment: Callable[[str], bool] = field(default=lambda _env: False)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Callable[[str], None] = field(default=lambda _text: None)

@@ -264,8 +264,20 @@ def _top_level_modules(job: Job) -> list[str]:
 
 
 def rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
-    r.workdir.mkdir(parents=True, exist_ok=True)
+    """Rehearse the release; workflow commands are off while it runs (there is no runner)."""
+    before = os.environ.get(LOCAL_ENV)
     os.environ[LOCAL_ENV] = "1"
+    try:
+        return _rehearse(r, out)
+    finally:
+        if before is None:
+            os.environ.pop(LOCAL_ENV, None)
+        else:
+            os.environ[LOCAL_ENV] = before
+
+
+def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
+    r.workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     config, skipped = make_config(r, docker=docker_available(env))
     tag_version(r.tag)

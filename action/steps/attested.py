@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 from action.provenance import BuilderImage, RunDetails, Subject, build_statement
 from action.signing import sign_provenance
-from action.steps.built import file_ref, files_dir, verify_local
+from action.steps.built import file_ref, files_dir, local_copy, verify_local
 from statemachine.events import Attested
 
 if TYPE_CHECKING:
     from action.pipeline import Job
+    from statemachine.events import FileRef
     from statemachine.plan import Step
 
 
@@ -33,4 +34,19 @@ def attest(job: Job, step: Step) -> None:
                             lane.name)
     bundle = file_ref(files.bundle) if files.bundle else None
     job.commit(step.lane, Attested(provenance=file_ref(files.provenance),
-                                   signer=signer.description, bundle=bundle))
+                                   signer=signer.description, bundle=bundle,
+                                   attestations=publish_attestations(job)))
+
+
+def publish_attestations(job: Job) -> tuple[FileRef, ...]:
+    """One PEP 740 attestation per dist, made once here and reused for Test PyPI and PyPI."""
+    attester = job.services.attester
+    if attester is None:
+        return ()
+    from action.steps.published import fetch_reviewed  # noqa: PLC0415 - a later state's helper
+
+    dists = job.lane.dists()
+    local = {f.name: local_copy(job, f) for f in dists}
+    missing = [f for f in dists if local[f.name] is None]
+    local.update(fetch_reviewed(job, missing))
+    return tuple(file_ref(path) for path in attester([p for p in local.values() if p]))
