@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import enum
-import hashlib
 import html
 import json
 import os
@@ -37,6 +36,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from action.digests import sha256_file
 from action.errors import ConfigError, DigestMismatchError, PackageIndexError
 from action.logs import get_logger, mask
 from action.proc import CommandError, run
@@ -655,7 +655,7 @@ class PackageIndex:
             _require_same(path.name, sha256, held, where)
             log.info("index.already-present", index=self.config.name, file=path.name)
             return Outcome.ALREADY_PRESENT
-        local = _sha256_of(path)
+        local = sha256_file(path)
         if local != sha256:
             raise DigestMismatchError(path.name, sha256, local, where="the local file")
         try:
@@ -699,14 +699,6 @@ def _project_of(path: Path) -> str:
             f"{path.name} is not a wheel or sdist file name",
             hint="Only .whl and .tar.gz distributions built by the release can be uploaded.",
         ) from exc
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def open_index(config: IndexConfig, **options: Any) -> PackageIndex:

@@ -39,6 +39,7 @@ from sigstore.sign import Signer, SigningContext
 from sigstore.verify import Verifier
 from sigstore.verify.policy import AllOf, OIDCIssuer
 
+from action.digests import sha256_file
 from action.errors import ConfigError, SigningError, VerificationError
 from action.logs import get_logger, mask
 from action.provenance import (
@@ -460,11 +461,6 @@ def _write_atomic(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
-
-
-def sha256_file(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 # --- verification -----------------------------------------------------------------------------

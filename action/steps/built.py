@@ -10,9 +10,9 @@ import shutil
 from typing import TYPE_CHECKING
 
 from action import builders
+from action.digests import sha256_file
 from action.errors import ConfigError, DigestMismatchError
 from action.logs import get_logger
-from action.pipeline import sha256_file
 from statemachine.events import BuildFinished, BuildStarted, Built, FileRecorded, FileRef, Image
 from statemachine.ledger import is_sdist, is_wheel, manifest_digest
 from statemachine.replay import TAKEN_IN

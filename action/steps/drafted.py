@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from action import report
+from action.digests import sha256_file
 from action.errors import DigestMismatchError, ReleaseError
 from action.logs import get_logger
-from action.pipeline import sha256_file
 from action.steps.built import local_copy
 from statemachine.events import AssetUploaded, AssetUploadStarted, Drafted
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
+from action.digests import sha256_file
 from action.errors import DigestMismatchError, VerificationError
 from action.index import Outcome
 from action.logs import get_logger
-from action.pipeline import sha256_file
 from action.signing import verify_provenance
 from action.steps.drafted import verify_draft
 from statemachine.events import Published, TestPublished, UploadConfirmed, UploadStarted

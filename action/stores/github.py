@@ -70,6 +70,7 @@ import github
 import requests
 from github import GithubException
 
+from action.digests import sha256_file
 from action.errors import ConfigError, DigestMismatchError, GitHubError, LogError, ReleaseError
 from action.index import Backoff
 from action.logs import get_logger, mask
@@ -213,14 +214,6 @@ class _VanishedError(Exception):
 
 
 RETRYABLE = (GithubException, _HttpError, requests.RequestException, _TruncatedError, OSError)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def backfill_name(tag: str, lane: str) -> str:

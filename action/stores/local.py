@@ -17,9 +17,9 @@ import shutil
 import zlib
 from typing import TYPE_CHECKING
 
+from action.digests import sha256_file
 from action.errors import ReleaseError
 from action.logs import get_logger
-from action.pipeline import sha256_file
 from action.stores.base import (
     AssetInfo,
     DuplicateDraftsError,
