@@ -86,11 +86,16 @@ class Story:
         self.upload(lane, "pypi")
         self.add(lane, ev.Published(url="http://pypi"))
 
-    def full(self, lane: str = "main") -> None:
+    def drafted(self, lane: str = "main") -> Story:
+        """The main lane from its tag to a draft ready for review."""
         self.open(lane)
         self.release(lane)
         self.build(lane)
         self.attest(lane)
         self.draft(lane)
+        return self
+
+    def full(self, lane: str = "main") -> None:
+        self.drafted(lane)
         self.approve(lane)
         self.publish(lane)

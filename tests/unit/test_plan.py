@@ -69,15 +69,8 @@ def test_the_release_job_attests_and_seals_the_draft_then_waits_for_approval():
 
 def test_publishing_outside_the_approval_environment_stops_with_why():
     """A job that may not publish plans nothing past the draft and says what to do."""
-    story = Story()
-    story.full()
-    story2 = Story()
-    story2.open()
-    story2.release()
-    story2.build()
-    story2.attest()
-    story2.draft()
-    p = plan(story2.log.state, Request(reach=Reach.PUBLISH, may_publish=False))
+    story = Story().drafted()
+    p = plan(story.log.state, Request(reach=Reach.PUBLISH, may_publish=False))
     assert p.steps == ()
     assert p.stop.kind is StopKind.NEEDS_APPROVAL
     assert "`publish` environment" in p.stop.message
@@ -85,12 +78,7 @@ def test_publishing_outside_the_approval_environment_stops_with_why():
 
 def test_publish_plans_approval_test_pypi_pypi_then_the_release():
     """In the approval environment: approve, then each index, then publish the release."""
-    story = Story()
-    story.open()
-    story.release()
-    story.build()
-    story.attest()
-    story.draft()
+    story = Story().drafted()
     p = plan(story.log.state, Request(reach=Reach.PUBLISH, may_publish=True))
     assert kinds(p) == [StepKind.APPROVE, StepKind.UPLOAD, StepKind.SEAL_INDEX, StepKind.UPLOAD,
                         StepKind.SEAL_INDEX, StepKind.PUBLISH_RELEASE]
@@ -99,12 +87,7 @@ def test_publish_plans_approval_test_pypi_pypi_then_the_release():
 
 def test_uploads_cut_off_are_checked_and_confirmed_ones_skipped():
     """A crash mid-upload plans a check of the unknown file and uploads only the rest."""
-    story = Story()
-    story.open()
-    story.release()
-    story.build()
-    story.attest()
-    story.draft()
+    story = Story().drafted()
     story.approve()
     dists = story.log.state.main.dists()
     story.add("main", ev.UploadStarted(index="testpypi", file=dists[0]))
@@ -118,12 +101,7 @@ def test_uploads_cut_off_are_checked_and_confirmed_ones_skipped():
 
 def test_test_pypi_turned_off_is_sealed_without_uploads():
     """skip_test_index plans a seal of Test PyPI with no upload there."""
-    story = Story()
-    story.open()
-    story.release()
-    story.build()
-    story.attest()
-    story.draft()
+    story = Story().drafted()
     story.approve()
     p = plan(story.log.state, Request(reach=Reach.PUBLISH, may_publish=True,
                                       skip_test_index=True))
@@ -152,12 +130,7 @@ def test_backfill_waits_for_the_main_draft():
 
 def test_backfill_reuses_the_release_and_builds_no_sdist():
     """A backfill lane plans no new draft and never the sdist part."""
-    story = Story()
-    story.open()
-    story.release()
-    story.build()
-    story.attest()
-    story.draft()
+    story = Story().drafted()
     p = plan(story.log.state, Request(lane="cp314", reach=Reach.BUILD,
                                       parts=("sdist", "linux")))
     assert kinds(p) == [StepKind.OPEN_LANE, StepKind.BUILD]

@@ -11,13 +11,7 @@ from tests.unit.story import BACKFILL_FILES, MAIN_FILES, Story, dist
 
 
 def drafted_story() -> Story:
-    story = Story()
-    story.open()
-    story.release()
-    story.build()
-    story.attest()
-    story.draft()
-    return story
+    return Story().drafted()
 
 
 def test_replay_gathers_everything_the_next_step_needs():
