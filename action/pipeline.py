@@ -16,7 +16,7 @@ from action.errors import ReleaseError
 from action.logs import get_logger
 from action.stores.base import LogConflictError
 from statemachine import log as eventlog
-from statemachine.events import format_time
+from statemachine.events import MAIN_LANE, format_time
 from statemachine.plan import Plan, Request, Step, StepKind, plan
 
 if TYPE_CHECKING:
@@ -91,20 +91,35 @@ class Job:
     release: ReleaseInfo | None = None
     tag_info: TagInfo | None = None
     unflushed: int = 0
+    own_release: bool = False
 
     # --- the log ----------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Find the release of the tag and load its newest log snapshot (or start empty)."""
+        """Find the release of the tag and load its newest log snapshot (or start empty).
+
+        A backfill lane of a published immutable release lives in a draft of its own, whose
+        log continues the release's log; until that draft has a log, the release's is read.
+        """
         store = self.services.store
         release = self.release or store.find_release(self.config.tag)
         if release is None:
             self.log, self.release = eventlog.EventLog(), None
             return
-        self.release = store.get_release(release.release_id)
-        stored = store.load_log(release.release_id)
-        self.log = eventlog.load(stored.data)
+        release = store.get_release(release.release_id)
+        if self.config.lane != MAIN_LANE and release.immutable and not release.draft:
+            self.own_release = True
+            own = store.find_backfill_draft(self.config.tag, self.config.lane)
+            if own is not None and store.load_log(own.release_id).data:
+                release = own
+        self.release = release
+        self.log = eventlog.load(store.load_log(release.release_id).data)
         self.unflushed = 0
+
+    def move_to(self, release: ReleaseInfo) -> None:
+        """From now on the log lives in `release`: its first snapshot holds the whole log."""
+        self.release = release
+        self.unflushed = len(self.log)
 
     def record(self, lane: str, payload: Payload) -> None:
         self.log.append(lane, payload, at=self.services.clock(), cause=self.config.run.cause())
@@ -115,6 +130,8 @@ class Job:
         """Store the log as the next snapshot (once the release exists to hold it)."""
         if not self.unflushed or self.release is None:
             return
+        if self.release.immutable and not self.release.draft:
+            return  # it takes no more assets: the backfill's own draft will hold the log
         first_new = len(self.log) - self.unflushed + 1
         self.services.store.store_log(self.release.release_id, self.log.to_bytes(),
                                       first_new_seq=first_new)
@@ -149,6 +166,7 @@ class Job:
             may_publish=self.may_publish(),
             skip_test_index=self.config.skip_test_pypi,
             approval_environment=self.config.approval_environment,
+            own_release=self.own_release,
         )
 
     def may_publish(self) -> bool:

@@ -64,6 +64,7 @@ class Request:
     may_publish: bool = False  # this job runs in the approval environment
     skip_test_index: bool = False
     approval_environment: str = "publish"
+    own_release: bool = False  # a backfill lane needs a draft of its own (immutable release)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,8 @@ def _plan_new_lane(state: ReleaseState, request: Request) -> Plan:
 
 def plan_after_open(state: ReleaseState, request: Request) -> tuple[Step, ...]:
     """What follows opening a lane (shown as the rest of the plan before it exists)."""
-    needs_release = request.lane == MAIN_LANE or state.main is None or state.main.release is None
+    needs_release = (request.lane == MAIN_LANE or request.own_release or state.main is None
+                     or state.main.release is None)
     steps = []
     if needs_release:
         steps.append(Step(StepKind.CREATE_RELEASE, request.lane,
@@ -156,7 +158,7 @@ def _parts(request: Request) -> tuple[str, ...]:
 
 def _tagged_steps(state: ReleaseState, lane: LaneState, request: Request) -> list[Step]:
     steps: list[Step] = []
-    if state.release_of(lane) is None:
+    if state.release_of(lane) is None or (request.own_release and lane.release is None):
         if lane.release_requested:
             steps.append(Step(StepKind.FIND_RELEASE, lane.name,
                               "a draft was being made when the last run stopped: find it "

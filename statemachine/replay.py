@@ -299,7 +299,10 @@ def _guard_attested(_r: ReleaseState, lane: LaneState, p: Attested) -> None:
 
 
 def _guard_release_requested(release: ReleaseState, lane: LaneState, _p: ReleaseRequested) -> None:
-    if release.release_of(lane) is not None:
+    # A backfill lane normally shares the main lane's release; it records a release of its
+    # own only when that one can take no more files (a published immutable release).
+    has = lane.release if lane.is_backfill else release.release_of(lane)
+    if has is not None:
         raise GuardError(f"lane {lane.name!r} already has its release; it is addressed by id")
 
 

@@ -9,11 +9,12 @@ from packaging.version import InvalidVersion, Version
 from action import report
 from action.errors import ConfigError
 from action.logs import get_logger
-from action.stores.base import ImmutableReleaseError
+from action.stores.base import backfill_name
 from statemachine.events import LaneOpened, ReleaseRecorded, ReleaseRequested
 
 if TYPE_CHECKING:
     from action.pipeline import Job
+    from action.stores.base import ReleaseInfo
     from statemachine.plan import Step
 
 log = get_logger(__name__)
@@ -34,14 +35,15 @@ def open_lane(job: Job, step: Step) -> None:
     config = job.config
     info = job.services.tags.resolve(config.tag)
     job.tag_info = info
-    if step.lane != "main" and job.release is not None and job.release.immutable \
-            and not job.release.draft:
-        raise ImmutableReleaseError(
+    if job.own_release:
+        message = (
             f"the release of {config.tag} is published and immutable: it can take no more "
-            f"assets, so backfill lane {step.lane!r} cannot add its wheels or its log to it",
-            hint="Nothing was built. Publish new wheels with a new version (a post release), "
-            "or turn off immutable releases for the repository before backfilling.",
+            f"files, so backfill lane {step.lane!r} keeps its wheels, provenance and log in a "
+            f"separate draft, '{backfill_name(config.tag, step.lane)}', which stays a draft; "
+            "the wheels still go to Test PyPI and PyPI"
         )
+        log.warning("release.immutable", lane=step.lane, plan=message)
+        job.services.progress(message)
     job.commit(step.lane, LaneOpened(
         tag=config.tag, version=tag_version(config.tag), commit=info.commit,
         repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,
@@ -54,6 +56,13 @@ def find_or_create_release(job: Job, step: Step) -> None:
     lane = job.lane
     if not lane.release_requested:
         job.commit(step.lane, ReleaseRequested(tag=lane.opened.tag))
+    if lane.is_backfill and job.own_release:
+        backfill: ReleaseInfo = store.ensure_backfill_draft(
+            lane.opened.tag, lane.name, commit=lane.opened.commit,
+            body=report.release_body(job.log.state, job.config))
+        job.move_to(backfill)
+        job.commit(step.lane, ReleaseRecorded(release_id=backfill.release_id, url=backfill.url))
+        return
     release = store.find_release(lane.opened.tag)
     if release is None:
         release = store.create_draft(

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 SNAPSHOT = re.compile(r"release-state\.(\d{6})\.jsonl")
 
 
+def backfill_name(tag: str, lane: str) -> str:
+    """The draft that holds a backfill lane's files and log when the release is immutable."""
+    return f"{tag} backfill {lane}"
+
+
 def snapshot_name(first_new_seq: int) -> str:
     return f"release-state.{first_new_seq:06d}.jsonl"
 
@@ -99,6 +104,13 @@ class ReleaseStore(Protocol):
 
     def create_draft(self, tag: str, *, commit: str, name: str, body: str) -> ReleaseInfo:
         """Create the draft release of `tag` at `commit`."""
+
+    def find_backfill_draft(self, tag: str, lane: str) -> ReleaseInfo | None:
+        """The separate draft a backfill lane uses when the tag's release is immutable."""
+
+    def ensure_backfill_draft(self, tag: str, lane: str, *, commit: str,
+                              body: str) -> ReleaseInfo:
+        """Find or create that draft (`<tag> backfill <lane>`); it stays a draft."""
 
     def update_body(self, release_id: int, body: str) -> None:
         """Replace the release's description (the review body)."""

@@ -83,6 +83,7 @@ from action.stores.base import (
     ReleaseInfo,
     ReleaseNotFoundError,
     StoredLog,
+    backfill_name,
     snapshot_name,
     snapshot_seq,
 )
@@ -214,11 +215,6 @@ class _VanishedError(Exception):
 
 
 RETRYABLE = (GithubException, _HttpError, requests.RequestException, _TruncatedError, OSError)
-
-
-def backfill_name(tag: str, lane: str) -> str:
-    """The name of the draft that holds a backfill lane's files when the release is immutable."""
-    return f"{tag} backfill {lane}"
 
 
 # --- failures: which ones pass, and how long to wait --------------------------------------
@@ -642,6 +638,13 @@ class GitHubStore:
         before retrying; a race with another run is settled by the lower id)."""
         created = self._create(tag, commit=commit, name=name, body=body, backfill=False)
         return self._settle_race(tag, created, name=None)
+
+    @_translated
+    def find_backfill_draft(self, tag: str, lane: str) -> ReleaseInfo | None:
+        existing = self._drafts_for(tag, name=backfill_name(tag, lane))
+        if len(existing) > 1:
+            raise _duplicates_error(f"{tag} (backfill {lane})", existing)
+        return _release(existing[0]) if existing else None
 
     @_translated
     def ensure_backfill_draft(self, tag: str, lane: str, *, commit: str, body: str) -> ReleaseInfo:

@@ -26,6 +26,7 @@ from action.stores.base import (
     LogConflictError,
     ReleaseInfo,
     StoredLog,
+    backfill_name,
     snapshot_name,
     snapshot_seq,
 )
@@ -74,7 +75,8 @@ class LocalStore:
         return sorted(int(p.name) for p in (self.root / "releases").iterdir() if p.name.isdigit())
 
     def find_release(self, tag: str) -> ReleaseInfo | None:
-        found = [self._info(i) for i in self._ids() if self._read(i)["tag"] == tag]
+        found = [self._info(i) for i in self._ids() if self._read(i)["tag"] == tag
+                 and not str(self._read(i).get("name", "")).startswith(f"{tag} backfill ")]
         published = [r for r in found if not r.draft]
         if published:
             return published[0]
@@ -83,6 +85,18 @@ class LocalStore:
             raise DuplicateDraftsError(f"{len(found)} drafts claim tag {tag}: {listing}",
                                        hint="Delete all but the one with the state log.")
         return found[0] if found else None
+
+    def find_backfill_draft(self, tag: str, lane: str) -> ReleaseInfo | None:
+        name = backfill_name(tag, lane)
+        found = [self._info(i) for i in self._ids() if self._read(i).get("name") == name]
+        return found[0] if found else None
+
+    def ensure_backfill_draft(self, tag: str, lane: str, *, commit: str,
+                              body: str) -> ReleaseInfo:
+        existing = self.find_backfill_draft(tag, lane)
+        if existing is not None:
+            return existing
+        return self.create_draft(tag, commit=commit, name=backfill_name(tag, lane), body=body)
 
     def get_release(self, release_id: int) -> ReleaseInfo:
         return self._info(release_id)

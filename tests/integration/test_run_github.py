@@ -173,3 +173,44 @@ def test_building_wheels_without_docker_fails_before_any_work(release_env, githu
     assert "Docker engine" in out
     assert "ubuntu-latest" in out
     assert repo.releases() == []
+
+
+def test_backfill_of_an_immutable_release_goes_to_its_own_draft(
+        release_env, github_api, monkeypatch, testpypi_server, pypi_server):
+    """A published immutable release is left alone; the cp314 lane gets its own draft."""
+    from tests.integration.harness import CP314_TAG, CP314_WHEEL, build
+
+    repo, project, tmp_path = release_env
+    repo.set_immutable_releases(True)
+    for step in ("build", "release"):
+        assert job(monkeypatch, step, step) == 0
+    repo.add_approval(RUN_ID, environments=("publish",))
+    assert job(monkeypatch, "publish", "publish") == 0
+    (main_release,) = repo.releases()
+    main_assets = {a.name: a.data for a in main_release.assets.values()}
+
+    build(project, project / "dist", "wheel", wheel_tag=CP314_TAG)
+    for key, value in {"GITHUB_EVENT_NAME": "workflow_dispatch", "INPUT_TAG": TAG,
+                       "INPUT_PYTHON": "cp314", "INPUT_PARTS": "", "GITHUB_RUN_ID": "4343",
+                       "INPUT_WHEELS": "cp314-manylinux_x86_64"}.items():
+        monkeypatch.setenv(key, value)
+    repo.add_approval(4343, environments=("publish",))
+    for step in ("build", "release", "publish"):
+        assert job(monkeypatch, step, step) == 0, step
+    assert outputs(tmp_path)["state"] == "published"
+    assert outputs(tmp_path)["lane"] == "cp314"
+
+    releases = {r.name: r for r in repo.releases()}
+    backfill = releases[f"{TAG} backfill cp314"]
+    assert backfill.draft
+    names = {a.name for a in backfill.assets.values()}
+    assert {CP314_WHEEL, "cp314.intoto.jsonl"} <= names
+    (again,) = [r for r in repo.releases() if r.id == main_release.id]
+    assert {a.name: a.data for a in again.assets.values()} == main_assets
+    for server in (testpypi_server, pypi_server):
+        held = {p.name for p in server.packages.iterdir()}
+        assert CP314_WHEEL in held
+    log = next(a for a in backfill.assets.values() if a.name.startswith("release-state."))
+    state = load(bytes(log.data)).state
+    assert state.lanes["cp314"].state.value == "published"
+    assert state.main.state.value == "published"
