@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import structlog
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytest_plugins = [
     "tests.doubles.fixtures",
@@ -27,6 +32,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = Path(str(item.fspath)).parent.name
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, TIERS[tier]))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """The CLI configures structlog for its process; a test's CLI call must not leak into the
+    next test (its level would hide the events another test captures)."""
+    yield
+    structlog.reset_defaults()
 
 
 def require(condition: bool, why: str) -> None:
