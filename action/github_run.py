@@ -129,8 +129,28 @@ def make_services(config: Config, env: Mapping[str, str]) -> Services:
         attester=(lambda dists: ensure_publish_attestations(dists, environ=env))
         if config.run.oidc and not config.signing_key else None,
         in_environment=lambda _env: in_environment(config, approvals),
-        progress=lambda text: log.info("step", what=text),
+        progress=StepGroups(),
     )
+
+
+class StepGroups:
+    """Each step's log lines folded under its own `::group::` in the runner's log."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def __call__(self, text: str) -> None:
+        if ": " in text and not text.startswith(("testpypi:", "pypi:")):
+            self.close()
+            runner.start_group(text)
+            self.open = True
+        else:
+            log.info("step", what=text)
+
+    def close(self) -> None:
+        if self.open:
+            runner.end_group()
+            self.open = False
 
 
 def outputs(job: Job, final: Plan) -> dict[str, str]:
@@ -173,10 +193,12 @@ def run_action(env: Mapping[str, str]) -> int:
             "protect that environment with required reviewers; grant it `id-token: write` so "
             "the action can read the job's environment from its OIDC token.",
         )
+    log.info("release", tag=config.tag, lane=config.lane, step=config.step.value)
     try:
-        with runner.group(f"release {config.tag}, lane {config.lane}, step {config.step.value}"):
-            final = pipeline.run(job)
+        final = pipeline.run(job)
     finally:
+        if isinstance(services.progress, StepGroups):
+            services.progress.close()
         store = services.store
         if isinstance(store, GitHubStore):
             store.close()

@@ -40,6 +40,14 @@ def annotate(level: str, message: str, *, title: str = "", stream: TextIO | None
           flush=True)
 
 
+def start_group(title: str) -> None:
+    print(f"::group::{title}", flush=True)
+
+
+def end_group() -> None:
+    print("::endgroup::", flush=True)
+
+
 @contextmanager
 def group(title: str, *, stream: TextIO | None = None) -> Iterator[None]:
     out = stream or sys.stdout

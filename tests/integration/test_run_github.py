@@ -88,8 +88,12 @@ def test_build_release_publish_jobs_take_the_tag_to_pypi(release_env, github_api
     repo, _project, tmp_path = release_env
     assert job(monkeypatch, "build", "build") == 0
     assert outputs(tmp_path)["state"] == "tagged"
+    capsys.readouterr()
     assert job(monkeypatch, "release", "release") == 0
     assert outputs(tmp_path)["state"] == "drafted"
+    stdout = capsys.readouterr().out
+    assert "::group::attest: sign provenance" in stdout
+    assert stdout.count("::group::") == stdout.count("::endgroup::")
     (release,) = repo.releases()
     assert release.draft
     assert "```mermaid" in release.body
