@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,10 +91,33 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     return rehearse(rehearsal, out)
 
 
+def _download_release(tag: str, dest: Path) -> Path:
+    """Every file of the release of `tag` (GITHUB_API_URL, GITHUB_TOKEN, --repository)."""
+    from action.stores.github import open_github_store  # noqa: PLC0415 - heavy
+
+    env = os.environ
+    store = open_github_store(api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
+                              token=env.get("GITHUB_TOKEN", ""),
+                              repository=env.get("GITHUB_REPOSITORY", ""))
+    with store:
+        release = store.find_release(tag)
+        if release is None:
+            raise ConfigError(f"no release of {tag} in {store.repository}")
+        wanted = [a for a in store.list_assets(release.release_id) if a.complete
+                  and a.name.endswith((".whl", ".tar.gz", ".intoto.jsonl", ".sigstore.json"))]
+        store.download_assets(release.release_id, wanted, dest)
+    return dest
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from action.signing import verify_provenance  # noqa: PLC0415 - heavy
 
-    folder: Path = args.directory
+    if args.release:
+        folder = _download_release(args.release, Path(tempfile.mkdtemp(prefix="verify-")))
+    elif args.directory is not None:
+        folder = args.directory
+    else:
+        raise ConfigError("verify needs a directory or --release TAG")
     provenance = sorted(folder.glob("*.intoto.jsonl"))
     if not provenance:
         raise ConfigError(f"no *.intoto.jsonl provenance in {folder}")
@@ -132,7 +156,10 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--verbose", action="store_true", help="show every log line")
     rehearse.set_defaults(func=cmd_rehearse)
     verify = sub.add_parser("verify", help="verify provenance against the files beside it")
-    verify.add_argument("directory", type=Path)
+    verify.add_argument("directory", type=Path, nargs="?", help="files and their provenance")
+    verify.add_argument("--release", metavar="TAG",
+                        help="download the release of TAG (GITHUB_API_URL, GITHUB_REPOSITORY, "
+                        "GITHUB_TOKEN) and verify it")
     verify.add_argument("--public-key", type=Path, help="PEM public key (key-signed provenance)")
     verify.add_argument("--repository", required=True, help="owner/name the release is from")
     verify.add_argument("--commit", required=True, help="the tag's commit")

@@ -39,7 +39,8 @@ def release_env(tmp_path, github_api, testpypi_server, pypi_server, monkeypatch)
     repo = github_api.create_repo("octo/tiny-release")
     repo.add_commit("release 1.0.0", sha=sha, date=datetime(2026, 1, 1, tzinfo=UTC))
     repo.tag(TAG, sha, annotated=True, message="v1.0.0")
-    private, _public = generate_key()
+    private, public = generate_key()
+    (tmp_path / "public.pem").write_text(public)
     home = tmp_path / "home"
     home.mkdir()
     for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_"))]:
@@ -218,3 +219,21 @@ def test_backfill_of_an_immutable_release_goes_to_its_own_draft(
     state = load(bytes(log.data)).state
     assert state.lanes["cp314"].state.value == "published"
     assert state.main.state.value == "published"
+
+
+def test_verify_checks_a_published_release_from_github(release_env, github_api, monkeypatch,
+                                                      capsys):
+    """`verify --release TAG` downloads the release and checks every file's provenance."""
+    repo, _project, tmp_path = release_env
+    for step in ("build", "release"):
+        assert job(monkeypatch, step, step) == 0
+    repo.add_approval(RUN_ID, environments=("publish",))
+    assert job(monkeypatch, "publish", "publish") == 0
+    commit = load(release_log(github_api)).state.main.opened.commit
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    capsys.readouterr()
+    assert main(["verify", "--release", TAG, "--public-key", str(tmp_path / "public.pem"),
+                 "--repository", "octo/tiny-release", "--commit", commit]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: every file verified" in out
+    assert out.count("ok   ") == 2
