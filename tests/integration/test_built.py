@@ -1,0 +1,34 @@
+"""built -> attested: a file changed after it was built is caught before anything is signed."""
+
+from __future__ import annotations
+
+import pytest
+
+from action import pipeline
+from action.errors import DigestMismatchError
+from action.signing import generate_key
+from tests.integration.harness import WHEEL, ProcessDied, Progress, World, make_project, sha256
+
+
+def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path):
+    """The wheel is altered between the build and the release step: both digests are named."""
+    private, _public = generate_key()
+    world = World(make_project(tmp_path / "p"), tmp_path / "store", private, {})
+    first = world.job(tmp_path / "job", progress=Progress(stop_before="seal-built"))
+    with pytest.raises(ProcessDied):
+        pipeline.run(first)
+    built = first.workdir / "files" / WHEEL
+    recorded = sha256(built)
+    for copy in (built, first.config.dist_dir / WHEEL):
+        copy.write_bytes(copy.read_bytes() + b"tampered")
+    changed = sha256(built)
+
+    second = world.job(tmp_path / "job", in_environment=False)
+    with pytest.raises(DigestMismatchError) as caught:
+        pipeline.run(second)
+    message = str(caught.value)
+    assert WHEEL in message
+    assert recorded in message
+    assert changed in message
+    assert second.lane.state.value == "tagged"
+    assert second.lane.provenance is None
