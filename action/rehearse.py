@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -208,7 +209,8 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
     return config, skipped
 
 
-def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]) -> Services:
+def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None], *,
+             parts: int) -> Services:
     key = KeySigner.from_pem(signing_key(r.workdir))
     clients: dict[str, PackageIndex] = {}
 
@@ -227,8 +229,36 @@ def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]) -> 
         build_env=dict(os.environ),
         public_key=key.public_pem,
         in_environment=lambda _env: True,
-        progress=lambda text: out(f"  - {text}\n"),
+        progress=ProgressLines(out, parts=parts),
     )
+
+
+BAR = 20
+_UPLOAD = re.compile(r"(testpypi|pypi): (\S+) ([\w-]+) \((\d+)/(\d+)\)")
+
+
+def bar(done: int, total: int) -> str:
+    filled = BAR * done // max(total, 1)
+    return f"[{'#' * filled}{'-' * (BAR - filled)}] {done}/{total}"
+
+
+class ProgressLines:
+    """A line per step; builds and uploads drawn as progress bars."""
+
+    def __init__(self, out: Callable[[str], None], *, parts: int) -> None:
+        self.out, self.parts, self.built = out, parts, 0
+
+    def __call__(self, text: str) -> None:
+        upload = _UPLOAD.fullmatch(text)
+        if upload:
+            index, name, outcome, done, total = upload.groups()
+            self.out(f"    {index:<8} {bar(int(done), int(total))} {name} {outcome}\n")
+            return
+        if text.startswith("build:"):
+            self.built += 1
+            self.out(f"  - build    {bar(self.built - 1, self.parts)} part {self.built}\n")
+            return
+        self.out(f"  - {text}\n")
 
 
 def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None]) -> list[str]:
@@ -286,7 +316,7 @@ def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
     out(f"rehearsing {config.tag} of {r.project} in {r.workdir}\n")
     with local_indexes(r.workdir) as urls:
         out(f"local Test PyPI {urls['testpypi']}, local PyPI {urls['pypi']}\n")
-        job = Job(config, services(r, urls, out), r.workdir / "job")
+        job = Job(config, services(r, urls, out, parts=len(config.parts)), r.workdir / "job")
         try:
             final = pipeline.run(job)
         except KeyboardInterrupt:

@@ -114,11 +114,12 @@ def upload(job: Job, step: Step) -> None:
         job.commit(lane.name, *intents)
     index = job.services.indexes(index_name)
     attestations = {a.name: a for a in lane.attestations}
-    for file in files:
+    for number, file in enumerate(files, start=1):
         made = attestations.get(f"{file.name}.publish.attestation")
         extra = [fetch_reviewed(job, [made])[made.name]] if made else []
         outcome = index.ensure(paths[file.name], file.sha256, attestations=extra)
-        job.services.progress(f"{index_name}: {file.name} {outcome.value}")
+        job.services.progress(f"{index_name}: {file.name} {outcome.value} "
+                              f"({number}/{len(files)})")
         job.commit(lane.name, UploadConfirmed(index=index_name, file=file,
                                               uploaded=outcome is Outcome.UPLOADED))
 

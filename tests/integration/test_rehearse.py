@@ -60,7 +60,7 @@ def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
 
     def interrupting(text: str) -> None:
         seen.append(text)
-        if "testpypi: " in text:
+        if text.lstrip().startswith("testpypi ["):
             raise KeyboardInterrupt
 
     r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
