@@ -20,7 +20,6 @@ import sys
 import time
 import tomllib
 import urllib.request
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -272,7 +271,9 @@ def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None
     run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
          "--index-url", urls["pypi"] + "simple/", f"{name}=={lane.opened.version}"],
         what="install the release from the local PyPI")
-    modules = _top_level_modules(job)
+    modules = _top_level_modules(python, name)
+    if not modules:
+        raise ReleaseError(f"{name} installed, but it brought no importable module")
     for module in modules:
         run([str(python), "-c", f"import {module}"], what=f"import {module}")
     out(f"installed {name}=={lane.opened.version} from the local PyPI into {venv} and imported "
@@ -280,17 +281,22 @@ def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None
     return modules
 
 
-def _top_level_modules(job: Job) -> list[str]:
-    wheels = list((job.workdir / "reviewed").glob("*.whl"))
-    modules: set[str] = set()
-    for wheel in wheels[:1]:
-        with zipfile.ZipFile(wheel) as archive:
-            for entry in archive.namelist():
-                top = entry.split("/")[0]
-                if top.endswith((".dist-info", ".data")):
-                    continue
-                modules.add(top.split(".")[0] if "/" not in entry else top)
-    return sorted(m for m in modules if m.isidentifier())
+TOP_LEVEL = (
+    "import importlib.metadata as m, sys\n"
+    "names = set()\n"
+    "for f in m.distribution(sys.argv[1]).files or []:\n"
+    "    top = f.parts[0]\n"
+    "    if top.endswith(('.dist-info', '.data')) or top in ('..', '__pycache__'):\n"
+    "        continue\n"
+    "    names.add(top.split('.')[0])\n"
+    "print(' '.join(sorted(n for n in names if n.isidentifier())))\n"
+)
+
+
+def _top_level_modules(python: Path, name: str) -> list[str]:
+    """The importable top-level names the installed distribution brought (wheel or sdist)."""
+    return run([str(python), "-c", TOP_LEVEL, name], what="list the installed modules"
+               ).stdout.split()
 
 
 def rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:

@@ -101,3 +101,16 @@ def test_without_approval_nothing_is_published(tmp_path, monkeypatch, answer):
     with pytest.raises(Exception, match="no approval"):
         rehearse(r, lambda _text: None)
     assert index_files(workdir, "pypi") == {}
+
+
+def test_without_docker_the_rehearsal_says_what_it_skipped_and_builds_what_it_can(
+        tmp_path, capsys, monkeypatch):
+    """No engine: the C sample's sdist alone is released, installed (compiled) and imported."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    workdir = tmp_path / "r"
+    cext = ROOT / "examples" / "sample-cext"
+    assert main(["rehearse", str(cext), "--approve", "--workdir", str(workdir)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: Linux wheels: no Docker engine is reachable" in out
+    assert "imported sample_cext" in out
+    assert list(index_files(workdir, "pypi")) == ["sample_cext-1.0.0.tar.gz"]
