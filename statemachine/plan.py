@@ -271,7 +271,7 @@ def _stop(lane: LaneState, request: Request, steps: list[Step]) -> Stop:
                     f"approve the `{request.approval_environment}` environment: the publishing "
                     f"steps run only in that environment's job")
     if reaches_publish:
-        return Stop(StopKind.DONE, f"lane {lane.name!r} is published")
+        return Stop(StopKind.DONE, f"after these steps lane {lane.name!r} is published")
     if Reach.RELEASE in stages:
         return Stop(StopKind.NEEDS_APPROVAL,
                     "the draft is ready for review; approve the "
