@@ -110,7 +110,7 @@ def _download_release(tag: str, dest: Path) -> Path:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from action.signing import verify_provenance  # noqa: PLC0415 - heavy
+    from action.signing import FileStatus, FileVerdict, verify_provenance  # noqa: PLC0415
 
     if args.release:
         folder = _download_release(args.release, Path(tempfile.mkdtemp(prefix="verify-")))
@@ -122,17 +122,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not provenance:
         raise ConfigError(f"no *.intoto.jsonl provenance in {folder}")
     key = args.public_key.read_text(encoding="utf-8") if args.public_key else None
-    ok = True
+    files = {p.name: p for p in folder.iterdir()
+             if p.is_file() and p.name.endswith((".whl", ".tar.gz"))}
+    verdicts: dict[str, list[FileVerdict]] = {name: [] for name in files}
     for path in provenance:
-        files = {p.name: p for p in folder.iterdir()
-                 if p.is_file() and p.name.endswith((".whl", ".tar.gz"))}
-        verdict = verify_provenance(path, files, public_key_pem=key,
-                                    expected_repository=args.repository,
-                                    expected_commit=args.commit)
+        bundle = path.with_name(path.name.replace(".intoto.jsonl", ".intoto.sigstore.json"))
+        verdict = verify_provenance(
+            path, files, public_key_pem=key,
+            sigstore_bundle=bundle if key is None and bundle.exists() else None,
+            expected_repository=args.repository, expected_commit=args.commit,
+            expected_workflow=args.workflow)
         print(f"{path.name}: signed by {verdict.signer}")
         for file in verdict.files:
-            print(f"  {'ok  ' if file.ok else 'FAIL'} {file.describe()}")
-        ok = ok and verdict.ok
+            verdicts.setdefault(file.name, []).append(file)
+    ok = True
+    for name, seen in sorted(verdicts.items()):
+        # A release with backfill lanes has one provenance per lane: a file is verified when
+        # one of them covers it and none disagrees with its bytes.
+        bad = [v for v in seen if v.status in {FileStatus.DIGEST_MISMATCH, FileStatus.MISSING}]
+        good = any(v.ok for v in seen)
+        verdict_ok = good and not bad
+        ok = ok and verdict_ok
+        shown = bad[0] if bad else next((v for v in seen if v.ok), None)
+        text = shown.describe() if shown else f"{name}: not covered by any provenance"
+        print(f"  {'ok  ' if verdict_ok else 'FAIL'} {text}")
     print("verdict: " + ("every file verified" if ok else "FAILED"))
     return 0 if ok else 5
 
@@ -163,6 +176,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--public-key", type=Path, help="PEM public key (key-signed provenance)")
     verify.add_argument("--repository", required=True, help="owner/name the release is from")
     verify.add_argument("--commit", required=True, help="the tag's commit")
+    verify.add_argument("--workflow", help="keyless: the workflow path that signed, e.g. "
+                        ".github/workflows/release.yml")
     verify.set_defaults(func=cmd_verify)
     diagram = sub.add_parser("diagram", help="print the state machine as a Mermaid diagram")
     diagram.add_argument("log", type=Path, nargs="?")
@@ -174,7 +189,12 @@ def report(error: ReleaseError) -> None:
     """Turn an error into an annotation (on GitHub), a summary line, and stderr text."""
     if runner.on_github():
         runner.annotate("error", str(error), title=error.title)
-        runner.append_summary(f"**{error.title}:** {error.message}\n")
+        runner.append_summary(
+            f"**{error.title}:** {error.message}\n\n"
+            + (f"{error.hint}\n\n" if error.hint else "")
+            + "**Next:** fix the cause, then re-run this workflow or dispatch it with this tag: "
+            "it resumes from the state log in the release.\n"
+        )
     print(f"error: {logs.scrub(str(error))}", file=sys.stderr)
 
 
