@@ -32,6 +32,7 @@ import pytest
 import requests
 
 from action.index import ApiToken, IndexConfig
+from tests.tiny_project import write_project
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -165,63 +166,6 @@ def pypi(pypi_server: PypiServer) -> IndexConfig:
     return pypi_server.config()
 
 
-_BACKEND = textwrap.dedent(
-    '''
-    """A minimal in-tree PEP 517 backend: one pure-Python module, stdlib only."""
-    import base64, hashlib, io, tarfile, zipfile
-    from pathlib import Path
-
-    NAME, VERSION = Path("NAME").read_text().split()
-    DIST = NAME.replace("-", "_")
-    MODULE = Path(DIST, "__init__.py").read_bytes()
-    METADATA = f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n".encode()
-    EPOCH = (2024, 1, 1, 0, 0, 0)
-
-    def build_sdist(directory, config_settings=None):
-        base = f"{DIST}-{VERSION}"
-        files = {"PKG-INFO": METADATA, "NAME": Path("NAME").read_bytes(),
-                 "pyproject.toml": Path("pyproject.toml").read_bytes(),
-                 "tiny_backend.py": Path("tiny_backend.py").read_bytes(),
-                 f"{DIST}/__init__.py": MODULE}
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name, data in files.items():
-                info = tarfile.TarInfo(f"{base}/{name}")
-                info.size, info.mtime, info.mode = len(data), 1704067200, 0o644
-                tar.addfile(info, io.BytesIO(data))
-        import gzip
-        Path(directory, base + ".tar.gz").write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
-        return base + ".tar.gz"
-
-    def _record_line(name, data):
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        return f"{name},sha256={digest},{len(data)}\\n"
-
-    def build_wheel(directory, config_settings=None, metadata_directory=None):
-        filename = f"{DIST}-{VERSION}-py3-none-any.whl"
-        info = f"{DIST}-{VERSION}.dist-info"
-        files = {f"{DIST}/__init__.py": MODULE, f"{info}/METADATA": METADATA,
-                 f"{info}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: tiny\\n"
-                                  b"Root-Is-Purelib: true\\nTag: py3-none-any\\n"}
-        record = "".join(_record_line(n, d) for n, d in files.items()) + f"{info}/RECORD,,\\n"
-        files[f"{info}/RECORD"] = record.encode()
-        with zipfile.ZipFile(Path(directory, filename), "w", zipfile.ZIP_DEFLATED) as whl:
-            for name, data in files.items():
-                whl.writestr(zipfile.ZipInfo(name, EPOCH), data)
-        return filename
-    '''
-)
-
-_PYPROJECT = textwrap.dedent(
-    """
-    [build-system]
-    requires = []
-    build-backend = "tiny_backend"
-    backend-path = ["."]
-    """
-)
-
-
 @dataclass(frozen=True)
 class Dists:
     """What `build_dists` made: the sdist and the wheel of one tiny project."""
@@ -238,13 +182,8 @@ def build_tiny_dists(
     where: Path, *, name: str = "tiny-pkg", version: str = "0.1.0", content: str = "X = 1\n"
 ) -> Dists:
     """Build a real sdist and wheel with `python -m build`; same arguments, same bytes."""
-    project = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-", dir=where))
-    module = project / name.replace("-", "_")
-    module.mkdir()
-    (module / "__init__.py").write_text(content)
-    (project / "NAME").write_text(f"{name} {version}\n")
-    (project / "pyproject.toml").write_text(_PYPROJECT)
-    (project / "tiny_backend.py").write_text(_BACKEND)
+    project = Path(tempfile.mkdtemp(prefix=f"{name}-{version}-", dir=where)) / "src"
+    write_project(project, name=name, version=version, content=content)
     out = project / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(project)],

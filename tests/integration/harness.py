@@ -19,7 +19,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -33,6 +32,7 @@ from action.rehearse import LocalTags
 from action.signing import KeySigner
 from action.stores.local import LocalStore
 from statemachine.plan import Reach
+from tests.tiny_project import write_project
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,68 +56,6 @@ class ProcessDied(BaseException):
     """The job's process was killed: nothing after this point ran, nothing was cleaned up."""
 
 
-_BACKEND = textwrap.dedent(
-    '''
-    """A tiny in-tree PEP 517 backend: one module, stdlib only, reproducible."""
-    import base64, gzip, hashlib, io, os, tarfile, zipfile
-    from pathlib import Path
-
-    NAME, VERSION = Path("NAME").read_text().split()
-    DIST = NAME.replace("-", "_")
-    README = Path("README.md").read_text()
-    METADATA = (f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n"
-                "Summary: A tiny project to release\\n"
-                "Description-Content-Type: text/markdown\\n\\n" + README).encode()
-    SOURCES = ("NAME", "README.md", "pyproject.toml", "tiny_backend.py", f"{DIST}/__init__.py")
-
-    def _epoch():
-        return int(os.environ.get("SOURCE_DATE_EPOCH", "1767225600"))
-
-    def build_sdist(directory, config_settings=None):
-        base = f"{DIST}-{VERSION}"
-        files = {"PKG-INFO": METADATA, **{name: Path(name).read_bytes() for name in SOURCES}}
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name, data in sorted(files.items()):
-                info = tarfile.TarInfo(f"{base}/{name}")
-                info.size, info.mtime, info.mode = len(data), _epoch(), 0o644
-                tar.addfile(info, io.BytesIO(data))
-        Path(directory, base + ".tar.gz").write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
-        return base + ".tar.gz"
-
-    def _record_line(name, data):
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        return f"{name},sha256={digest},{len(data)}\\n"
-
-    def build_wheel(directory, config_settings=None, metadata_directory=None):
-        tag = os.environ.get("TINY_WHEEL_TAG", "py3-none-any")
-        pure = "true" if tag.endswith("-none-any") else "false"
-        filename = f"{DIST}-{VERSION}-{tag}.whl"
-        info = f"{DIST}-{VERSION}.dist-info"
-        wheel = f"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: {pure}\\nTag: {tag}\\n"
-        files = {f"{DIST}/__init__.py": Path(DIST, "__init__.py").read_bytes(),
-                 f"{info}/METADATA": METADATA, f"{info}/WHEEL": wheel.encode()}
-        record = "".join(_record_line(n, d) for n, d in files.items()) + f"{info}/RECORD,,\\n"
-        files[f"{info}/RECORD"] = record.encode()
-        import time
-        stamp = time.gmtime(max(_epoch(), 315532800))[:6]
-        with zipfile.ZipFile(Path(directory, filename), "w", zipfile.ZIP_DEFLATED) as whl:
-            for name, data in files.items():
-                whl.writestr(zipfile.ZipInfo(name, stamp), data)
-        return filename
-    '''
-)
-
-_PYPROJECT = textwrap.dedent(
-    """
-    [build-system]
-    requires = []
-    build-backend = "tiny_backend"
-    backend-path = ["."]
-    """
-)
-
-
 def _git(project: Path, *args: str) -> None:
     env = {**os.environ, "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE}
     subprocess.run(
@@ -130,14 +68,7 @@ def _git(project: Path, *args: str) -> None:
 
 def make_project(where: Path, *, content: str = "X = 1\n") -> Path:
     """Write the tiny project into `where` and commit it (fixed dates); return its path."""
-    project = where / NAME
-    module = project / DIST
-    module.mkdir(parents=True)
-    (module / "__init__.py").write_text(content)
-    (project / "NAME").write_text(f"{NAME} {VERSION}\n")
-    (project / "README.md").write_text(f"# {NAME}\n\nA tiny project to release.\n")
-    (project / "pyproject.toml").write_text(_PYPROJECT)
-    (project / "tiny_backend.py").write_text(_BACKEND)
+    project = write_project(where / NAME, name=NAME, version=VERSION, content=content)
     _git(project, "init", "-q")
     _git(project, "add", ".")
     _git(project, "commit", "-q", "-m", "tiny release")
