@@ -32,3 +32,18 @@ def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path):
     assert changed in message
     assert second.lane.state.value == "tagged"
     assert second.lane.provenance is None
+
+
+def test_the_completeness_gate_lists_missing_and_unexpected_wheels(tmp_path):
+    """Expected identifiers without wheels and wheels without identifiers: both listed."""
+    from action.errors import BuildError
+
+    private, _public = generate_key()
+    world = World(make_project(tmp_path / "p"), tmp_path / "store", private, {})
+    job = world.job(tmp_path / "job", wheels=("cp312-manylinux_x86_64",), in_environment=False)
+    with pytest.raises(BuildError) as caught:
+        pipeline.run(job)
+    message = str(caught.value)
+    assert "cp312-manylinux_x86_64" in message
+    assert WHEEL in message
+    assert job.lane.state.value == "tagged"
