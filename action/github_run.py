@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from action import pipeline, report, runner
 from action.config import Config, from_env
 from action.errors import ConfigError, ReleaseError
-from action.index import ApiToken, IndexConfig, TrustedPublishing, open_index
+from action.index import ApiToken, IndexConfig, TrustedPublishing, jwt_claims, open_index
 from action.logs import get_logger
 from action.pipeline import ApprovalRecord, Job, Services, TagInfo
 from action.proc import run as run_command
@@ -67,15 +65,6 @@ class GitHubApprovals:
         ]
 
 
-def _jwt_claims(token: str) -> dict[str, Any]:
-    try:
-        part = token.split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (IndexError, ValueError, binascii.Error):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def in_environment(config: Config, approvals: GitHubApprovals) -> bool:
     """Whether this job runs in the approval environment.
 
@@ -90,7 +79,7 @@ def in_environment(config: Config, approvals: GitHubApprovals) -> bool:
             token = detect_credential(audience=AUDIENCE)
         except IdentityError as exc:
             raise ConfigError(f"cannot read this job's OIDC identity: {exc}") from None
-        return token is not None and _jwt_claims(token).get("environment") == environment
+        return token is not None and jwt_claims(token).get("environment") == environment
     return bool(approvals.approvals(environment))
 
 

@@ -473,7 +473,8 @@ def _mint_error(
     )
 
 
-def _claims(jwt: str) -> dict[str, Any]:
+def jwt_claims(jwt: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified (for messages and the job's own identity only)."""
     try:
         payload = jwt.split(".")[1]
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -483,7 +484,7 @@ def _claims(jwt: str) -> dict[str, Any]:
 
 
 def _claims_text(jwt: str) -> str:
-    claims = _claims(jwt)
+    claims = jwt_claims(jwt)
     workflow = str(claims.get("job_workflow_ref") or claims.get("workflow_ref") or "")
     workflow_file = workflow.split("@", 1)[0].rsplit("/", 1)[-1]
     values = {
