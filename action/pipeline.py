@@ -89,7 +89,6 @@ class Job:
     workdir: Path
     log: eventlog.EventLog = field(default_factory=eventlog.EventLog)
     release: ReleaseInfo | None = None
-    tag_info: TagInfo | None = None
     unflushed: int = 0
     own_release: bool = False
 

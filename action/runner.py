@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from action.logs import scrub
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
 MAX_ANNOTATIONS = 10  # the runner shows at most 10 errors and 10 warnings per step
 
@@ -46,18 +45,6 @@ def start_group(title: str) -> None:
 
 def end_group() -> None:
     print("::endgroup::", flush=True)
-
-
-@contextmanager
-def group(title: str, *, stream: TextIO | None = None) -> Iterator[None]:
-    out = stream or sys.stdout
-    if on_github():
-        print(f"::group::{title}", file=out, flush=True)
-    try:
-        yield
-    finally:
-        if on_github():
-            print("::endgroup::", file=out, flush=True)
 
 
 def append_summary(markdown: str) -> None:

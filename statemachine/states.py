@@ -188,10 +188,3 @@ def _refusal(lane: Lane, event: EventType, allowed: tuple[State, ...]) -> str:
         f"lane {lane.name!r} is {lane.state.value}; event {event.value!r} is allowed only when "
         f"the lane is {names}: {first}"
     )
-
-
-def stage_of(event: EventType) -> Stage | None:
-    for stage in STAGES:
-        if stage.event is event:
-            return stage
-    return None

@@ -34,7 +34,6 @@ def tag_version(tag: str) -> str:
 def open_lane(job: Job, step: Step) -> None:
     config = job.config
     info = job.services.tags.resolve(config.tag)
-    job.tag_info = info
     if job.own_release:
         message = (
             f"the release of {config.tag} is published and immutable: it can take no more "

@@ -100,8 +100,6 @@ def _next_in_lane(state: ReleaseState, lane: LaneState) -> list[ev.Payload]:  # 
         if index == "testpypi":
             return [ev.TestPublished(url="t")]
         return [ev.Published(url="p")]
-    if s is State.APPROVED:  # pragma: no cover - handled above
-        return [ev.TestPublished(skipped=True)]
     return []
 
 
