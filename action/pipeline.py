@@ -8,208 +8,65 @@ any point is followed by a plan that checks what is unknown before doing anythin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from action.errors import ReleaseError
+from action.lane_files import present_files
 from action.logs import get_logger
+from action.steps import approved, attested, built, drafted, published, tagged
 from action.stores.base import LogConflictError
-from statemachine import log as eventlog
-from statemachine.events import MAIN_LANE, format_time
 from statemachine.plan import Plan, Request, Step, StepKind, plan
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from pathlib import Path
+    from collections.abc import Callable
 
-    from action.config import Config
-    from action.index import PackageIndex
-    from action.signing import ProvenanceSigner
-    from action.stores.base import ReleaseInfo, ReleaseStore
-    from statemachine.events import FileRef, Payload
-    from statemachine.replay import LaneState, ReleaseRef
+    from action.job import Job
 
 log = get_logger(__name__)
 MAX_STEPS = 500
 MAX_CONFLICTS = 20
 
-
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    tag: str
-    commit: str
-    epoch: int  # the commit's time: SOURCE_DATE_EPOCH
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRecord:
-    login: str
-    at: datetime
-    comment: str
-    environments: tuple[str, ...]
-
-
-class TagSource(Protocol):
-    def resolve(self, tag: str) -> TagInfo: ...
-
-    def checked_out(self) -> str:
-        """The commit the job's working tree is on."""
-        ...
+HANDLERS: dict[StepKind, Callable[[Job, Step], None]] = {
+    StepKind.OPEN_LANE: tagged.open_lane,
+    StepKind.CREATE_RELEASE: tagged.find_or_create_release,
+    StepKind.FIND_RELEASE: tagged.find_or_create_release,
+    StepKind.BUILD: built.build_part,
+    StepKind.TAKE_IN: built.take_in,
+    StepKind.SEAL_BUILT: built.seal_built,
+    StepKind.ATTEST: attested.attest,
+    StepKind.CHECK_ASSETS: drafted.check_assets,
+    StepKind.ATTACH: drafted.attach,
+    StepKind.SEAL_DRAFT: drafted.seal_draft,
+    StepKind.APPROVE: approved.approve,
+    StepKind.CHECK_UPLOADS: published.upload,
+    StepKind.UPLOAD: published.upload,
+    StepKind.SEAL_INDEX: published.seal_index,
+    StepKind.PUBLISH_RELEASE: published.publish_release,
+}
 
 
-class ApprovalSource(Protocol):
-    def approvals(self, environment: str) -> list[ApprovalRecord]: ...
-
-
-@dataclass(slots=True, kw_only=True)
-class Services:
-    """The outside world, as the steps see it. Each is built by a factory tests can replace."""
-
-    store: ReleaseStore
-    tags: TagSource
-    approvals: ApprovalSource
-    indexes: Callable[[str], PackageIndex]
-    signer: Callable[[], ProvenanceSigner]
-    build_env: Mapping[str, str]
-    public_key: str | None = None  # to verify key-signed provenance before publishing
-    # PEP 740 publish attestations (keyless, on GitHub): dists -> `<dist>.publish.attestation`
-    attester: Callable[[list[Path]], tuple[Path, ...]] | None = None
-    in_environment: Callable[[str], bool] = field(default=lambda _env: False)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    progress: Callable[[str], None] = field(default=lambda _text: None)
-
-
-@dataclass(slots=True)
-class Job:
-    """One run of the action: its configuration, the world, and the log as it stands."""
-
-    config: Config
-    services: Services
-    workdir: Path
-    log: eventlog.EventLog = field(default_factory=eventlog.EventLog)
-    release: ReleaseInfo | None = None
-    unflushed: int = 0
-    own_release: bool = False
-
-    # --- the log ----------------------------------------------------------------------------
-
-    def load(self) -> None:
-        """Find the release of the tag and load its newest log snapshot (or start empty).
-
-        A backfill lane of a published immutable release lives in a draft of its own, whose
-        log continues the release's log; until that draft has a log, the release's is read.
-        """
-        store = self.services.store
-        release = self.release or store.find_release(self.config.tag)
-        if release is None:
-            self.log, self.release = eventlog.EventLog(), None
-            return
-        release = store.get_release(release.release_id)
-        if self.config.lane != MAIN_LANE and release.immutable and not release.draft:
-            self.own_release = True
-            own = store.find_backfill_draft(self.config.tag, self.config.lane)
-            if own is not None and store.load_log(own.release_id).data:
-                release = own
-        self.release = release
-        self.log = eventlog.load(store.load_log(release.release_id).data)
-        self.unflushed = 0
-
-    def move_to(self, release: ReleaseInfo) -> None:
-        """From now on the log lives in `release`: its first snapshot holds the whole log."""
-        self.release = release
-        self.unflushed = len(self.log)
-
-    def record(self, lane: str, payload: Payload) -> None:
-        self.log.append(lane, payload, at=self.services.clock(), cause=self.config.run.cause())
-        self.unflushed += 1
-        log.info("event", lane=lane, type=payload.event_type.value, seq=len(self.log))
-
-    def flush(self) -> None:
-        """Store the log as the next snapshot (once the release exists to hold it)."""
-        if not self.unflushed or self.release is None:
-            return
-        if self.release.immutable and not self.release.draft:
-            return  # it takes no more assets: the backfill's own draft will hold the log
-        first_new = len(self.log) - self.unflushed + 1
-        self.services.store.store_log(self.release.release_id, self.log.to_bytes(),
-                                      first_new_seq=first_new)
-        self.unflushed = 0
-
-    def commit(self, lane: str, *payloads: Payload) -> None:
-        for payload in payloads:
-            self.record(lane, payload)
-        self.flush()
-
-    # --- what the steps need ----------------------------------------------------------------
-
-    @property
-    def lane(self) -> LaneState:
-        lane = self.log.state.lane(self.config.lane)
-        if lane is None:
-            raise ReleaseError(f"lane {self.config.lane!r} is not open")  # plan opens it first
-        return lane
-
-    def release_ref(self) -> ReleaseRef:
-        ref = self.log.state.release_of(self.lane)
-        if ref is None:
-            raise ReleaseError(f"lane {self.config.lane!r} has no release yet")
-        return ref
-
-    def request(self) -> Request:
-        return Request(
-            lane=self.config.lane,
-            reach=self.config.step,
-            parts=self.config.parts,
-            present=tuple(self.present_files()),
-            may_publish=self.may_publish(),
-            skip_test_index=self.config.skip_test_pypi,
-            approval_environment=self.config.approval_environment,
-            own_release=self.own_release,
-        )
-
-    def may_publish(self) -> bool:
-        from action.steps.approved import may_publish  # noqa: PLC0415 - steps import this module
-
-        return may_publish(self)
-
-    def present_files(self) -> list[FileRef]:
-        """Dist files in the job's dist directory (built elsewhere and handed over)."""
-        from action.steps.built import present_files  # noqa: PLC0415 - as above
-
-        return present_files(self)
-
-
-def _handlers() -> dict[StepKind, Callable[[Job, Step], None]]:
-    from action.steps import approved, attested, built, drafted, published, tagged  # noqa: PLC0415
-
-    return {
-        StepKind.OPEN_LANE: tagged.open_lane,
-        StepKind.CREATE_RELEASE: tagged.find_or_create_release,
-        StepKind.FIND_RELEASE: tagged.find_or_create_release,
-        StepKind.BUILD: built.build_part,
-        StepKind.TAKE_IN: built.take_in,
-        StepKind.SEAL_BUILT: built.seal_built,
-        StepKind.ATTEST: attested.attest,
-        StepKind.CHECK_ASSETS: drafted.check_assets,
-        StepKind.ATTACH: drafted.attach,
-        StepKind.SEAL_DRAFT: drafted.seal_draft,
-        StepKind.APPROVE: approved.approve,
-        StepKind.CHECK_UPLOADS: published.upload,
-        StepKind.UPLOAD: published.upload,
-        StepKind.SEAL_INDEX: published.seal_index,
-        StepKind.PUBLISH_RELEASE: published.publish_release,
-    }
+def request(job: Job) -> Request:
+    """What this job asks of the plan: its lane, how far it goes, what it holds and may do."""
+    config = job.config
+    return Request(
+        lane=config.lane,
+        reach=config.step,
+        parts=config.parts,
+        present=tuple(present_files(job)),
+        may_publish=job.may_publish(),
+        skip_test_index=config.skip_test_pypi,
+        approval_environment=config.approval_environment,
+        own_release=job.own_release,
+    )
 
 
 def run(job: Job) -> Plan:
     """Run steps until the plan has none left for this job; return the final plan."""
-    handlers = _handlers()
     job.load()
     conflicts = 0
     last: tuple[StepKind, str, int] | None = None
     for _ in range(MAX_STEPS):
-        current = plan(job.log.state, job.request())
+        current = plan(job.log.state, request(job))
         step = current.next
         if step is None:
             return current
@@ -222,7 +79,7 @@ def run(job: Job) -> Plan:
         last = marker
         job.services.progress(f"{step.kind.value}: {step.why}")
         try:
-            handlers[step.kind](job, step)
+            HANDLERS[step.kind](job, step)
         except LogConflictError:
             conflicts += 1
             if conflicts > MAX_CONFLICTS:
@@ -233,9 +90,3 @@ def run(job: Job) -> Plan:
     raise ReleaseError(f"more than {MAX_STEPS} steps: giving up",
                        hint="This is a bug; please report it with the state log.")
 
-
-def utc_text(moment: datetime) -> str:
-    """A moment as the log writes it (UTC, whole seconds)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return format_time(moment.astimezone(UTC).replace(microsecond=0))

@@ -28,8 +28,8 @@ from action import pipeline, report
 from action.config import Config, RunFacts
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, open_index
+from action.job import ApprovalRecord, Job, Services, TagInfo
 from action.logs import LOCAL_ENV, get_logger
-from action.pipeline import ApprovalRecord, Job, Services, TagInfo
 from action.proc import run
 from action.signing import KeySigner, generate_key
 from action.steps.tagged import tag_version

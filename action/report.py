@@ -13,7 +13,7 @@ from statemachine.plan import StopKind
 
 if TYPE_CHECKING:
     from action.config import Config
-    from action.pipeline import Job
+    from action.job import Job
     from statemachine.plan import Plan
     from statemachine.replay import LaneState, ReleaseState
 

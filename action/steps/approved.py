@@ -5,24 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from action.errors import ReleaseError
+from action.job import utc_text
+from action.lane_files import verify_draft
 from action.logs import get_logger
-from action.pipeline import utc_text
-from action.steps.drafted import verify_draft
 from statemachine.events import Approved
-from statemachine.plan import Reach
 
 if TYPE_CHECKING:
-    from action.pipeline import Job
+    from action.job import Job
     from statemachine.plan import Step
 
 log = get_logger(__name__)
-
-
-def may_publish(job: Job) -> bool:
-    """Publishing steps run only in the approval environment's job (or a rehearsal)."""
-    if job.config.step not in {Reach.PUBLISH, Reach.AUTO}:
-        return False
-    return job.services.in_environment(job.config.approval_environment)
 
 
 def approve(job: Job, step: Step) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from action.lane_files import fetch_reviewed, file_ref, files_dir, local_copy, verify_local
 from action.provenance import BuilderImage, RunDetails, Subject, build_statement
 from action.signing import sign_provenance
-from action.steps.built import file_ref, files_dir, local_copy, verify_local
 from statemachine.events import Attested
 
 if TYPE_CHECKING:
-    from action.pipeline import Job
+    from action.job import Job
     from statemachine.events import FileRef
     from statemachine.plan import Step
 
@@ -43,8 +43,6 @@ def publish_attestations(job: Job) -> tuple[FileRef, ...]:
     attester = job.services.attester
     if attester is None:
         return ()
-    from action.steps.published import fetch_reviewed  # noqa: PLC0415 - a later state's helper
-
     dists = job.lane.dists()
     local = {f.name: local_copy(job, f) for f in dists}
     missing = [f for f in dists if local[f.name] is None]

@@ -10,70 +10,20 @@ import shutil
 from typing import TYPE_CHECKING
 
 from action import builders
-from action.digests import sha256_file
-from action.errors import ConfigError, DigestMismatchError
+from action.errors import ConfigError
+from action.lane_files import digest_of, file_ref, files_dir, verify_local
 from action.logs import get_logger
-from statemachine.events import BuildFinished, BuildStarted, Built, FileRecorded, FileRef, Image
-from statemachine.ledger import is_sdist, is_wheel, manifest_digest
+from statemachine.events import BuildFinished, BuildStarted, Built, FileRecorded, Image
+from statemachine.ledger import is_wheel, manifest_digest
 from statemachine.replay import TAKEN_IN
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from action.pipeline import Job
+    from action.job import Job
     from statemachine.plan import Step
 
 log = get_logger(__name__)
-_DIGESTS: dict[tuple[str, int, int], str] = {}
 PURE_PART = "wheel"  # a pure-Python wheel, built with `python -m build --wheel`
-
-
-def digest_of(path: Path) -> str:
-    """sha256 of a file, remembered by path, size and modification time."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = sha256_file(path)
-    return _DIGESTS[key]
-
-
-def file_ref(path: Path) -> FileRef:
-    return FileRef(name=path.name, size=path.stat().st_size, sha256=digest_of(path))
-
-
-def files_dir(job: Job) -> Path:
-    """Where this job keeps the bytes it built, signed or downloaded."""
-    path = job.workdir / "files"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def present_files(job: Job) -> list[FileRef]:
-    """Dists in the dist directory that no other lane owns (files handed over by other jobs)."""
-    folder = job.config.dist_dir
-    if not folder.is_dir():
-        return []
-    state = job.log.state
-    found = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or not (is_wheel(path.name) or is_sdist(path.name)):
-            continue
-        owner = state.owner_of(path.name)
-        if owner in {None, job.config.lane}:
-            found.append(file_ref(path))
-    return found
-
-
-def local_copy(job: Job, file: FileRef) -> Path | None:
-    """A local file with exactly the recorded bytes, or None; other bytes stop everything."""
-    for folder in (files_dir(job), job.config.dist_dir, job.workdir / "reviewed"):
-        path = folder / file.name
-        if path.is_file():
-            actual = digest_of(path)
-            if actual != file.sha256:
-                raise DigestMismatchError(file.name, file.sha256, actual, where=str(path))
-            return path
-    return None
 
 
 def _check_checkout(job: Job) -> None:
@@ -149,12 +99,6 @@ def take_in(job: Job, step: Step) -> None:
         records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))
         log.info("file.taken-in", file=name, sha256=digest_of(path))
     job.commit(lane.name, *records)
-
-
-def verify_local(job: Job) -> None:
-    """Every local copy of a ledger file still has the recorded bytes."""
-    for artifact in job.lane.files.values():
-        local_copy(job, artifact.file)
 
 
 def expected_wheels(job: Job) -> list[str] | None:

@@ -5,29 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from action import report
-from action.digests import sha256_file
 from action.errors import DigestMismatchError, ReleaseError
+from action.lane_files import asset_digest, local_copy, verify_draft
 from action.logs import get_logger
-from action.steps.built import local_copy
 from statemachine.events import AssetUploaded, AssetUploadStarted, Drafted
 
 if TYPE_CHECKING:
-    from action.pipeline import Job
+    from action.job import Job
     from action.stores.base import AssetInfo
     from statemachine.events import FileRef
     from statemachine.plan import Step
 
 log = get_logger(__name__)
-
-
-def asset_digest(job: Job, release_id: int, asset: AssetInfo) -> str:
-    """The sha256 of an attached file: GitHub's `digest`, or download and hash."""
-    if asset.sha256:
-        return asset.sha256
-    dest = job.workdir / "check" / asset.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    job.services.store.download_asset(release_id, asset, dest)
-    return sha256_file(dest)
 
 
 def _attach_one(job: Job, release_id: int, file: FileRef, existing: AssetInfo | None) -> int:
@@ -71,22 +60,6 @@ def attach(job: Job, step: Step) -> None:
 
 
 check_assets = attach
-
-
-def verify_draft(job: Job) -> None:
-    """The draft holds exactly the lane's release files (what the reviewer will approve)."""
-    lane = job.lane
-    release_id = job.release_ref().release_id
-    attached = {a.name: a for a in job.services.store.list_assets(release_id)}
-    for file in lane.release_files():
-        asset = attached.get(file.name)
-        if asset is None or not asset.complete:
-            raise ReleaseError(f"{file.name} is missing from the draft release",
-                               hint="Re-dispatch the release step to attach it again.")
-        actual = asset_digest(job, release_id, asset)
-        if actual != file.sha256:
-            raise DigestMismatchError(file.name, file.sha256, actual,
-                                      where="the draft release")
 
 
 def seal_draft(job: Job, step: Step) -> None:

@@ -11,47 +11,23 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
-from action.digests import sha256_file
+from action import report
 from action.errors import DigestMismatchError, VerificationError
 from action.index import Outcome
+from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.signing import verify_provenance
-from action.steps.drafted import verify_draft
 from statemachine.events import Published, TestPublished, UploadConfirmed, UploadStarted
 from statemachine.ledger import upload_order
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from action.pipeline import Job
+    from action.job import Job
     from statemachine.events import FileRef
     from statemachine.plan import Step
 
 log = get_logger(__name__)
-
-
-def fetch_reviewed(job: Job, files: list[FileRef]) -> dict[str, Path]:
-    """Download each file from the draft release and check it against the ledger."""
-    release_id = job.release_ref().release_id
-    store = job.services.store
-    folder = job.workdir / "reviewed"
-    folder.mkdir(parents=True, exist_ok=True)
-    assets = {a.name: a for a in store.list_assets(release_id)}
-    paths: dict[str, Path] = {}
-    for file in files:
-        dest = folder / file.name
-        if not dest.is_file() or sha256_file(dest) != file.sha256:
-            asset = assets.get(file.name)
-            if asset is None:
-                raise VerificationError(f"{file.name} is no longer attached to the draft",
-                                        hint="Nothing was uploaded. Restore the file or start "
-                                        "over with a new tag.")
-            store.download_asset(release_id, asset, dest)
-        actual = sha256_file(dest)
-        if actual != file.sha256:
-            raise DigestMismatchError(file.name, file.sha256, actual, where="the draft release")
-        paths[file.name] = dest
-    return paths
 
 
 def _verify_provenance(job: Job, paths: dict[str, Path]) -> None:
@@ -141,8 +117,6 @@ def seal_index(job: Job, step: Step) -> None:
 
 def publish_release(job: Job, step: Step) -> None:
     """The last act, after the log is final: the draft becomes the published release."""
-    from action import report  # noqa: PLC0415 - report imports the steps' helpers
-
     store = job.services.store
     release = store.get_release(job.release_ref().release_id)
     if not release.draft:

@@ -13,7 +13,7 @@ from action.stores.base import backfill_name
 from statemachine.events import LaneOpened, ReleaseRecorded, ReleaseRequested
 
 if TYPE_CHECKING:
-    from action.pipeline import Job
+    from action.job import Job
     from action.stores.base import ReleaseInfo
     from statemachine.plan import Step
 

@@ -27,7 +27,7 @@ import requests
 
 from action.config import Config, RunFacts
 from action.index import Backoff, IndexConfig, Outcome, PackageIndex
-from action.pipeline import ApprovalRecord, Job, Services
+from action.job import ApprovalRecord, Job, Services
 from action.rehearse import LocalTags
 from action.signing import KeySigner
 from action.stores.local import LocalStore

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from action.index import IndexConfig
-    from action.pipeline import Job
+    from action.job import Job
     from tests.fixtures_index import PypiServer
 
 MAIN_FILES = sorted([SDIST, WHEEL])

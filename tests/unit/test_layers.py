@@ -1,0 +1,88 @@
+"""The import floors of the project: no circle, and the steps stand on the floor, not each other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import action
+import statemachine
+
+ROOT = Path(action.__file__).parent.parent
+FLOOR = {"action.job", "action.lane_files"}
+
+
+def module_name(path: Path) -> str:
+    name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return name.removesuffix(".__init__")
+
+
+def project_modules() -> dict[str, Path]:
+    paths = [*Path(action.__file__).parent.rglob("*.py"),
+             *Path(statemachine.__file__).parent.rglob("*.py")]
+    return {module_name(p): p for p in paths}
+
+
+def imports(path: Path, known: dict[str, Path]) -> set[str]:
+    """Every project module `path` imports, also under TYPE_CHECKING and inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found - {module_name(path)}
+
+
+def graph() -> dict[str, set[str]]:
+    known = project_modules()
+    return {name: imports(path, known) for name, path in known.items()}
+
+
+def cycle_from(start: str, edges: dict[str, set[str]]) -> list[str] | None:
+    """A path of imports from `start` back to itself, if there is one."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in sorted(edges[node]):
+            if nxt == start:
+                return [*path, start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return None
+
+
+def test_no_module_imports_itself_round_a_circle():
+    """No import circle among the project's modules (TYPE_CHECKING imports count too)."""
+    edges = graph()
+    circles = [c for c in (cycle_from(name, edges) for name in sorted(edges)) if c]
+    assert not circles, " -> ".join(circles[0])
+
+
+def test_the_cycle_finder_finds_a_circle():
+    """The check above can fail: a two-module circle is found."""
+    assert cycle_from("a", {"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
+
+
+def test_steps_import_neither_the_pipeline_nor_each_other():
+    """A step stands on the floor (job, lane_files), the adapters and the core."""
+    edges = graph()
+    steps = {name for name in edges if name.startswith("action.steps.")}
+    for step in steps:
+        wrong = {m for m in edges[step] if m in steps or m == "action.pipeline"}
+        assert not wrong, f"{step} imports {sorted(wrong)}"
+
+
+def test_the_floor_reaches_up_to_no_step():
+    """The job context and the lane's bytes import no step and not the pipeline."""
+    edges = graph()
+    for name in FLOOR:
+        up = {m for m in edges[name] if m.startswith("action.steps") or m == "action.pipeline"}
+        assert not up, f"{name} imports {sorted(up)}"
