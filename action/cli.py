@@ -25,6 +25,7 @@ from statemachine.plan import Reach, Request, plan
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from action.attestation.verify import FileVerdict
     from statemachine.replay import ReleaseState
 
 DEBUG_ENV = "RELEASE_ACTION_DEBUG"
@@ -110,7 +111,7 @@ def _download_release(tag: str, dest: Path) -> Path:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from action.signing import FileStatus, FileVerdict, verify_provenance  # noqa: PLC0415
+    from action.attestation.verify import FileStatus, verify_provenance  # noqa: PLC0415
 
     if args.release:
         folder = _download_release(args.release, Path(tempfile.mkdtemp(prefix="verify-")))

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from action import pipeline, report, runner
+from action.attestation.keys import KeySigner
+from action.attestation.pep740 import ensure_publish_attestations
+from action.attestation.signers import SignerConfig, make_signer
 from action.config import Config, from_env
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, TrustedPublishing, jwt_claims, open_index
 from action.job import ApprovalRecord, Job, Services, TagInfo
 from action.logs import get_logger
 from action.proc import run as run_command
-from action.signing import KeySigner, SignerConfig, ensure_publish_attestations, make_signer
 from action.stores.github import GitHubStore, GitHubTuning, open_github_store
 from statemachine.plan import Reach, StopKind
 

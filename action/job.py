@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
+    from action.attestation.signers import ProvenanceSigner
     from action.config import Config
     from action.index import PackageIndex
-    from action.signing import ProvenanceSigner
     from action.stores.base import ReleaseInfo, ReleaseStore
     from statemachine.events import Payload
     from statemachine.replay import LaneState, ReleaseRef

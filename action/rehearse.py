@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from action import pipeline, report
+from action.attestation.keys import KeySigner, generate_key
 from action.config import Config, RunFacts
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, open_index
 from action.job import ApprovalRecord, Job, Services, TagInfo
 from action.logs import LOCAL_ENV, get_logger
 from action.proc import run
-from action.signing import KeySigner, generate_key
 from action.steps.tagged import tag_version
 from action.stores.local import LocalStore
 from statemachine.diagram import mermaid

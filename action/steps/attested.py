@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from action.attestation.signers import sign_provenance
+from action.attestation.statement import BuilderImage, RunDetails, Subject, build_statement
 from action.lane_files import fetch_reviewed, file_ref, files_dir, local_copy, verify_local
-from action.provenance import BuilderImage, RunDetails, Subject, build_statement
-from action.signing import sign_provenance
 from statemachine.events import Attested
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from action import report
+from action.attestation.verify import verify_provenance
 from action.errors import DigestMismatchError, VerificationError
 from action.index import Outcome
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
-from action.signing import verify_provenance
 from statemachine.events import Published, TestPublished, UploadConfirmed, UploadStarted
 from statemachine.ledger import upload_order
 

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from action.attestation.keys import generate_key
 from action.config import INPUTS
-from action.signing import generate_key
 from statemachine.events import UploadConfirmed, UploadStarted
 from statemachine.log import load, parse
 from tests.docker.conftest import DOCKER

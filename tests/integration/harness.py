@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from action.attestation.keys import KeySigner
 from action.config import Config, RunFacts
 from action.index import Backoff, IndexConfig, Outcome, PackageIndex
 from action.job import ApprovalRecord, Job, Services
 from action.rehearse import LocalTags
-from action.signing import KeySigner
 from action.stores.local import LocalStore
 from statemachine.plan import Reach
 from tests.tiny_project import write_project

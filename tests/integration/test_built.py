@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from action import pipeline
+from action.attestation.keys import generate_key
 from action.errors import DigestMismatchError
-from action.signing import generate_key
 from tests.integration.harness import WHEEL, ProcessDied, Progress, World, make_project, sha256
 
 

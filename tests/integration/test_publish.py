@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from action import pipeline
+from action.attestation.keys import generate_key
 from action.errors import DigestMismatchError, ReleaseError
 from action.index import Outcome
-from action.signing import generate_key
 from statemachine.events import Approved, UploadStarted
 from statemachine.plan import StopKind
 from statemachine.states import EventType, State

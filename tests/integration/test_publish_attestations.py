@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from action import pipeline
-from action.signing import generate_key
+from action.attestation.keys import generate_key
 from statemachine.plan import StopKind
 from tests.integration.harness import SDIST, WHEEL, World, make_project, sha256
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from action.attestation.keys import generate_key
 from action.cli import main
-from action.signing import generate_key
 from statemachine.log import load
 from tests.doubles.fixtures import TOKEN
 from tests.fixtures_index import TEST_TOKEN

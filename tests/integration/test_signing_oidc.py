@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from action import logs
-from action import signing as sg
+from action.attestation.keyless import SigstoreSigner
+from action.attestation.pep740 import attestation_path, ensure_publish_attestations
+from action.attestation.statement import build_statement
 from action.errors import SigningError
-from action.provenance import build_statement
 from tests.unit.test_provenance import FILES, IMAGES, RUN, subjects_for
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def sign_against(env: pytest.MonkeyPatch, status: int,
     with token_endpoint(status, body) as (port, seen):
         env.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", f"http://127.0.0.1:{port}/token?x=1")
         with pytest.raises(SigningError) as info:
-            sg.SigstoreSigner().sign(build_statement(subjects_for(FILES), RUN, IMAGES))
+            SigstoreSigner().sign(build_statement(subjects_for(FILES), RUN, IMAGES))
     return info.value, seen
 
 
@@ -116,5 +117,5 @@ def test_publish_attestations_fail_clearly_when_the_exchange_fails(
     with token_endpoint(403, {"message": "no"}) as (port, _):
         github_env.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", f"http://127.0.0.1:{port}/token")
         with pytest.raises(SigningError, match="could not be fetched"):
-            sg.ensure_publish_attestations([dist])
-    assert not sg.attestation_path(dist).exists()
+            ensure_publish_attestations([dist])
+    assert not attestation_path(dist).exists()

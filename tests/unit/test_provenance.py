@@ -13,7 +13,7 @@ import pytest
 import rfc8785
 from sigstore.dsse import Statement
 
-from action import provenance as pv
+from action.attestation import statement as pv
 from action.errors import ConfigError, VerificationError
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

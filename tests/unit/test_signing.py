@@ -18,9 +18,26 @@ from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from action import logs
-from action import signing as sg
+from action.attestation.dsse import Envelope, pae
+from action.attestation.keyless import GITHUB_OIDC_VARIABLES, SigstoreSigner, signed_from_bundle
+from action.attestation.keys import (
+    KeySigner,
+    generate_key,
+    keyid_of,
+    load_private_key,
+    load_public_key,
+)
+from action.attestation.pep740 import Attester, attestation_path, ensure_publish_attestations
+from action.attestation.signers import SignerConfig, make_signer, sign_provenance, write_provenance
+from action.attestation.statement import PAYLOAD_TYPE, build_statement
+from action.attestation.verify import (
+    FileStatus,
+    Verdict,
+    files_in,
+    verify_envelope,
+    verify_provenance,
+)
 from action.errors import ConfigError, SigningError, VerificationError
-from action.provenance import build_statement
 from tests.unit.test_provenance import COMMIT, FILES, IMAGES, RUN, subjects_for
 
 REPO = "pallets/markupsafe"
@@ -43,15 +60,15 @@ def dist_dir(tmp_path: Path) -> Path:
 
 def signed_lane(tmp_path: Path, kind: str = "ecdsa-p256") -> tuple[Path, Path, str]:
     """A dist directory with a signed multiple.intoto.jsonl; returns it, the file, public key."""
-    private, public = sg.generate_key(kind)
+    private, public = generate_key(kind)
     directory = dist_dir(tmp_path)
-    files = sg.sign_provenance(sg.KeySigner.from_pem(private), statement(), directory, "main")
+    files = sign_provenance(KeySigner.from_pem(private), statement(), directory, "main")
     return directory, files.provenance, public
 
 
-def verify(provenance: Path, files: Any, public: str, **kwargs: str) -> sg.Verdict:
+def verify(provenance: Path, files: Any, public: str, **kwargs: str) -> Verdict:
     expected = {"expected_repository": REPO, "expected_commit": COMMIT, **kwargs}
-    return sg.verify_provenance(provenance, files, public_key_pem=public, **expected)
+    return verify_provenance(provenance, files, public_key_pem=public, **expected)
 
 
 def sslib_verify(line: bytes, public_pem: str) -> None:
@@ -66,14 +83,14 @@ def sslib_verify(line: bytes, public_pem: str) -> None:
 class TestDsse:
     def test_pae_is_the_spec_encoding(self):
         """PAE is 'DSSEv1 <len type> <type> <len body> <body>' (DSSE spec's example)."""
-        assert sg.pae("http://example.com/HelloWorld", b"hello world") == (
+        assert pae("http://example.com/HelloWorld", b"hello world") == (
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
         )
 
     def test_pae_matches_securesystemslib(self):
         """Our PAE is securesystemslib's, for our payload type."""
-        ours = sg.pae(sg.PAYLOAD_TYPE, statement())
-        assert ours == SslibEnvelope(statement(), sg.PAYLOAD_TYPE, {}).pae()
+        ours = pae(PAYLOAD_TYPE, statement())
+        assert ours == SslibEnvelope(statement(), PAYLOAD_TYPE, {}).pae()
 
     def test_envelope_line_shape(self, tmp_path: Path):
         """The line is {payload, payloadType, signatures: [{keyid, sig}]} with base64 values."""
@@ -82,16 +99,16 @@ class TestDsse:
         assert list(data) == ["payload", "payloadType", "signatures"]
         assert base64.b64decode(data["payload"]) == statement()
         assert data["payloadType"] == "application/vnd.in-toto+json"
-        key = sg.load_public_key(public)
-        assert data["signatures"][0]["keyid"] == sg.keyid_of(key)
+        key = load_public_key(public)
+        assert data["signatures"][0]["keyid"] == keyid_of(key)
         assert provenance.read_text().count("\n") == 1
 
     @pytest.mark.parametrize("text", ["e30", "e30==", "e3 0=", "e31="])
     def test_base64_must_be_canonical(self, text: str):
         """Base64 with stray characters, wrong padding or set spare bits is refused."""
-        line = json.dumps({"payload": text, "payloadType": sg.PAYLOAD_TYPE, "signatures": []})
+        line = json.dumps({"payload": text, "payloadType": PAYLOAD_TYPE, "signatures": []})
         with pytest.raises(VerificationError, match="base64"):
-            sg.Envelope.from_line(line)
+            Envelope.from_line(line)
 
     def test_spare_base64_bits_are_refused_though_securesystemslib_accepts(self, tmp_path: Path):
         """Base64 ignores the spare bits of its last character: a lenient reader (like
@@ -111,7 +128,7 @@ class TestDsse:
         """Two 'payload' members would let parsers disagree: refused."""
         line = '{"payload":"e30=","payload":"W10=","payloadType":"x","signatures":[]}'
         with pytest.raises(VerificationError, match="duplicate"):
-            sg.Envelope.from_line(line)
+            Envelope.from_line(line)
 
 
 class TestKeySigner:
@@ -122,7 +139,7 @@ class TestKeySigner:
         verdict = verify(provenance, directory, public)
         assert verdict.ok
         assert {f.name for f in verdict.files} == set(FILES)
-        assert verdict.signer == f"key:{sg.keyid_of(sg.load_public_key(public))}"
+        assert verdict.signer == f"key:{keyid_of(load_public_key(public))}"
 
     @pytest.mark.parametrize("kind", KINDS)
     def test_securesystemslib_accepts_our_envelope(self, tmp_path: Path, kind: str):
@@ -133,28 +150,28 @@ class TestKeySigner:
     @pytest.mark.parametrize("kind", KINDS)
     def test_we_accept_securesystemslib_envelope(self, kind: str):
         """An envelope signed by securesystemslib's CryptoSigner verifies with ours."""
-        private, public = sg.generate_key(kind)
+        private, public = generate_key(kind)
         key = serialization.load_pem_private_key(private.encode(), None)
-        keyid = sg.keyid_of(sg.load_public_key(public))
+        keyid = keyid_of(load_public_key(public))
         sslib_key = SSlibKey.from_crypto(key.public_key(), keyid=keyid)  # type: ignore[arg-type]
-        envelope = SslibEnvelope(statement(), sg.PAYLOAD_TYPE, {})
+        envelope = SslibEnvelope(statement(), PAYLOAD_TYPE, {})
         envelope.sign(CryptoSigner(key, sslib_key))  # type: ignore[arg-type]
-        ours = sg.Envelope.from_json(envelope.to_dict())
-        assert sg.verify_envelope(ours, sg.load_public_key(public)) == statement()
+        ours = Envelope.from_json(envelope.to_dict())
+        assert verify_envelope(ours, load_public_key(public)) == statement()
 
     def test_encrypted_key_with_passphrase(self):
         """An encrypted PEM key loads with its passphrase."""
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.BestAvailableEncryption(b"s3cret pass"))
-        signer = sg.KeySigner.from_pem(pem.decode(), "s3cret pass")
-        assert signer.keyid == sg.keyid_of(key.public_key())
+        signer = KeySigner.from_pem(pem.decode(), "s3cret pass")
+        assert signer.keyid == keyid_of(key.public_key())
 
     def test_repr_hides_the_key(self):
         """Neither the signer nor the config shows the key in a repr (logs, tracebacks)."""
-        private, _ = sg.generate_key()
-        signer = sg.KeySigner.from_pem(private)
-        config = sg.SignerConfig(private_key=private, passphrase="pw")
+        private, _ = generate_key()
+        signer = KeySigner.from_pem(private)
+        config = SignerConfig(private_key=private, passphrase="pw")
         line = private.splitlines()[1]
         assert line not in repr(signer)
         assert line not in repr(config)
@@ -166,8 +183,8 @@ class TestMasking:
                                       monkeypatch: pytest.MonkeyPatch):
         """Each line of the private key gets its own ::add-mask:: before anything else."""
         monkeypatch.setattr(logs, "_SECRETS", set())
-        private, _ = sg.generate_key("ecdsa-p256")
-        sg.make_signer(sg.SignerConfig(private_key=private))
+        private, _ = generate_key("ecdsa-p256")
+        make_signer(SignerConfig(private_key=private))
         masked = [line.removeprefix("::add-mask::")
                   for line in capsys.readouterr().out.splitlines()
                   if line.startswith("::add-mask::")]
@@ -180,7 +197,7 @@ class TestMasking:
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.BestAvailableEncryption(b"hunter22"))
-        sg.KeySigner.from_pem(pem.decode(), "hunter22")
+        KeySigner.from_pem(pem.decode(), "hunter22")
         assert "::add-mask::hunter22" in capsys.readouterr().out.splitlines()
 
     def test_garbage_is_masked_before_refusal(self, capsys: pytest.CaptureFixture[str],
@@ -188,7 +205,7 @@ class TestMasking:
         """A key that does not load is still masked: it may be a real secret pasted wrongly."""
         monkeypatch.setattr(logs, "_SECRETS", set())
         with pytest.raises(ConfigError):
-            sg.KeySigner.from_pem("not a key but secret")
+            KeySigner.from_pem("not a key but secret")
         assert "::add-mask::not a key but secret" in capsys.readouterr().out
 
 
@@ -201,27 +218,27 @@ class TestKeyErrors:
     def test_rsa_is_unsupported(self):
         """An RSA key is refused, naming the supported kinds."""
         with pytest.raises(ConfigError, match=r"type RSA, which is not supported") as info:
-            sg.KeySigner.from_pem(_pem(rsa.generate_private_key(65537, 2048)))
+            KeySigner.from_pem(_pem(rsa.generate_private_key(65537, 2048)))
         assert "P-256 or an Ed25519" in info.value.hint
 
     def test_other_curve_is_unsupported(self):
         """An ECDSA key on P-384 is refused."""
         with pytest.raises(ConfigError, match="secp384r1"):
-            sg.KeySigner.from_pem(_pem(ec.generate_private_key(ec.SECP384R1())))
+            KeySigner.from_pem(_pem(ec.generate_private_key(ec.SECP384R1())))
 
     def test_encrypted_without_passphrase(self):
         """An encrypted key without a passphrase says so."""
         pem = _pem(ec.generate_private_key(ec.SECP256R1()),
                    serialization.BestAvailableEncryption(b"pw"))
         with pytest.raises(ConfigError, match="encrypted, but no passphrase"):
-            sg.KeySigner.from_pem(pem)
+            KeySigner.from_pem(pem)
 
     def test_wrong_passphrase(self):
         """A wrong passphrase is a ConfigError, not a crash."""
         pem = _pem(ec.generate_private_key(ec.SECP256R1()),
                    serialization.BestAvailableEncryption(b"pw"))
         with pytest.raises(ConfigError, match="passphrase is wrong"):
-            sg.KeySigner.from_pem(pem, "other")
+            KeySigner.from_pem(pem, "other")
 
     @pytest.mark.parametrize("pem", [
         "", "garbage", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
@@ -230,69 +247,69 @@ class TestKeyErrors:
     def test_garbage(self, pem: str):
         """Text that is not a PEM private key is a ConfigError."""
         with pytest.raises(ConfigError, match="signing key"):
-            sg.load_private_key(pem)
+            load_private_key(pem)
 
     def test_unknown_kind_to_generate(self):
         """generate_key names the kinds it knows."""
         with pytest.raises(ConfigError, match="ecdsa-p256, ed25519"):
-            sg.generate_key("rsa")
+            generate_key("rsa")
 
 
 class TestFactory:
     def test_key_makes_a_key_signer(self):
         """A key given as a secret gives a KeySigner."""
-        private, _ = sg.generate_key()
-        signer = sg.make_signer(sg.SignerConfig.from_environ({}, private_key=private))
-        assert isinstance(signer, sg.KeySigner)
+        private, _ = generate_key()
+        signer = make_signer(SignerConfig.from_environ({}, private_key=private))
+        assert isinstance(signer, KeySigner)
         assert signer.description.startswith("key:")
 
     def test_oidc_makes_a_sigstore_signer(self):
         """With GitHub's OIDC variables and no key, signing is keyless."""
-        signer = sg.make_signer(sg.SignerConfig.from_environ(OIDC_ENV))
-        assert isinstance(signer, sg.SigstoreSigner)
+        signer = make_signer(SignerConfig.from_environ(OIDC_ENV))
+        assert isinstance(signer, SigstoreSigner)
         assert signer.description == "sigstore"
 
     def test_key_wins_over_oidc(self):
         """A given key is used even when OIDC is available."""
-        private, _ = sg.generate_key()
-        config = sg.SignerConfig.from_environ(OIDC_ENV, private_key=private)
-        assert isinstance(sg.make_signer(config), sg.KeySigner)
+        private, _ = generate_key()
+        config = SignerConfig.from_environ(OIDC_ENV, private_key=private)
+        assert isinstance(make_signer(config), KeySigner)
 
     @pytest.mark.parametrize("environ", [{}, {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://x"},
                                          {**OIDC_ENV, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ""}])
     def test_no_way_to_sign(self, environ: dict[str, str]):
         """Without a key and without both OIDC variables there is a clear ConfigError."""
         with pytest.raises(ConfigError, match="no way to sign") as info:
-            sg.make_signer(sg.SignerConfig.from_environ(environ))
+            make_signer(SignerConfig.from_environ(environ))
         assert "id-token: write" in info.value.hint
 
 
 class TestSigstoreOffline:
     def test_no_identity_is_a_signing_error(self, monkeypatch: pytest.MonkeyPatch):
         """Keyless signing without any ambient OIDC credential fails with SigningError."""
-        for name in (*sg.GITHUB_OIDC_VARIABLES, "GITHUB_ACTIONS", "GOOGLE_SERVICE_ACCOUNT_NAME",
+        for name in (*GITHUB_OIDC_VARIABLES, "GITHUB_ACTIONS", "GOOGLE_SERVICE_ACCOUNT_NAME",
                      "BUILDKITE", "GITLAB_CI", "CIRCLECI"):
             monkeypatch.delenv(name, raising=False)
         with pytest.raises(SigningError, match="no OIDC identity") as info:
-            sg.SigstoreSigner().sign(statement())
+            SigstoreSigner().sign(statement())
         assert "id-token: write" in info.value.hint
 
     def test_missing_permission_is_a_signing_error(self, monkeypatch: pytest.MonkeyPatch):
         """On GitHub without `id-token: write` the token cannot be fetched: SigningError."""
         monkeypatch.setenv("GITHUB_ACTIONS", "true")
-        for name in sg.GITHUB_OIDC_VARIABLES:
+        for name in GITHUB_OIDC_VARIABLES:
             monkeypatch.delenv(name, raising=False)
         with pytest.raises(SigningError, match=r"could not be fetched.*REQUEST_TOKEN") as info:
-            sg.SigstoreSigner().sign(statement())
+            SigstoreSigner().sign(statement())
         assert "id-token: write" in info.value.hint
 
     def test_bundle_envelope_goes_to_the_jsonl(self, tmp_path: Path):
         """The DSSE envelope of a bundle is the provenance line; the bundle is written beside."""
         envelope = {"payload": base64.b64encode(statement()).decode(),
-                    "payloadType": sg.PAYLOAD_TYPE, "signatures": [{"sig": "c2ln"}]}
+                    "payloadType": PAYLOAD_TYPE, "signatures": [{"sig": "c2ln"}]}
         bundle = json.dumps({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
                              "dsseEnvelope": envelope})
-        files = sg.write_provenance(sg.signed_from_bundle(bundle), tmp_path, "cp314")
+        files = write_provenance(signed_from_bundle(bundle), tmp_path, "cp314")
         assert files.provenance.name == "cp314.intoto.jsonl"
         assert files.bundle is not None
         assert files.bundle.name == "cp314.intoto.sigstore.json"
@@ -304,7 +321,7 @@ class TestSigstoreOffline:
     def test_bundle_without_envelope(self):
         """A bundle that holds no DSSE envelope is a SigningError."""
         with pytest.raises(SigningError, match="without a DSSE envelope"):
-            sg.signed_from_bundle('{"messageSignature": {}}')
+            signed_from_bundle('{"messageSignature": {}}')
 
 
 class TestVerification:
@@ -318,7 +335,7 @@ class TestVerification:
         verdict = verify(provenance, directory, public)
         assert not verdict.ok
         (problem,) = verdict.problems
-        assert problem.status is sg.FileStatus.DIGEST_MISMATCH
+        assert problem.status is FileStatus.DIGEST_MISMATCH
         assert problem.expected == hashlib.sha256(FILES[name]).hexdigest()
         assert problem.actual == hashlib.sha256(bytes(data)).hexdigest()
         assert problem.expected in problem.describe()
@@ -330,23 +347,23 @@ class TestVerification:
         (directory / "extra-1.0-py3-none-any.whl").write_bytes(b"x")
         (problem,) = verify(provenance, directory, public).problems
         assert (problem.name, problem.status) == ("extra-1.0-py3-none-any.whl",
-                                                  sg.FileStatus.NOT_COVERED)
+                                                  FileStatus.NOT_COVERED)
 
     def test_missing_file(self, tmp_path: Path):
         """A file the provenance names that is not there is reported as missing."""
         directory, provenance, public = signed_lane(tmp_path)
-        files = sg.files_in(directory)
+        files = files_in(directory)
         files["markupsafe-3.0.0.tar.gz"] = directory / "gone.tar.gz"
         (problem,) = verify(provenance, files, public).problems
         assert (problem.name, problem.status) == ("markupsafe-3.0.0.tar.gz",
-                                                  sg.FileStatus.MISSING)
+                                                  FileStatus.MISSING)
 
     def test_directory_skips_provenance_files(self, tmp_path: Path):
         """Scanning a directory ignores provenance, bundles and attestations."""
         directory, _, _ = signed_lane(tmp_path)
         (directory / "x.whl.publish.attestation").write_text("{}")
         (directory / "multiple.intoto.sigstore.json").write_text("{}")
-        assert set(sg.files_in(directory)) == set(FILES)
+        assert set(files_in(directory)) == set(FILES)
 
     def test_wrong_repository(self, tmp_path: Path):
         """Provenance for another repository is refused."""
@@ -363,7 +380,7 @@ class TestVerification:
     def test_other_key(self, tmp_path: Path):
         """A signature by another key is refused."""
         directory, provenance, _ = signed_lane(tmp_path)
-        _, other = sg.generate_key()
+        _, other = generate_key()
         with pytest.raises(VerificationError, match="no signature by key"):
             verify(provenance, directory, other)
 
@@ -378,7 +395,7 @@ class TestVerification:
         """Verification without a public key or a bundle is a ConfigError."""
         directory, provenance, _ = signed_lane(tmp_path)
         with pytest.raises(ConfigError):
-            sg.verify_provenance(provenance, directory, expected_repository=REPO,
+            verify_provenance(provenance, directory, expected_repository=REPO,
                                  expected_commit=COMMIT)
 
     @pytest.mark.parametrize("where", ["payload", "sig"])
@@ -446,7 +463,7 @@ class TestPublishAttestations:
         directory = dist_dir(tmp_path)
         return sorted(p for p in directory.iterdir() if p.name.endswith((".whl", ".tar.gz")))
 
-    def _fake_attester(self, calls: list[list[str]]) -> sg.Attester:
+    def _fake_attester(self, calls: list[list[str]]) -> Attester:
         def attest(dists: Any) -> list[str]:
             calls.append([d.name for d in dists])
             return [_attestation(d.name, hashlib.sha256(d.read_bytes()).hexdigest())
@@ -455,14 +472,14 @@ class TestPublishAttestations:
 
     def test_name(self):
         """The attestation of a dist is <dist>.publish.attestation beside it."""
-        path = sg.attestation_path(Path("dist/a-1.0.tar.gz"))
+        path = attestation_path(Path("dist/a-1.0.tar.gz"))
         assert path == Path("dist/a-1.0.tar.gz.publish.attestation")
 
     def test_refused_without_identity(self, tmp_path: Path):
         """Without GitHub's OIDC identity, attestations are refused clearly; nothing written."""
         dists = self._dists(tmp_path)
         with pytest.raises(ConfigError, match="OIDC identity") as info:
-            sg.ensure_publish_attestations(dists, environ={})
+            ensure_publish_attestations(dists, environ={})
         assert "id-token: write" in info.value.hint
         assert not list(tmp_path.rglob("*.attestation"))
 
@@ -470,9 +487,9 @@ class TestPublishAttestations:
         """Test PyPI then PyPI: made on the first call, reused on the second, without identity."""
         dists = self._dists(tmp_path)
         calls: list[list[str]] = []
-        first = sg.ensure_publish_attestations(dists, attest=self._fake_attester(calls))
-        second = sg.ensure_publish_attestations(dists, environ={})
-        assert first == second == tuple(sg.attestation_path(d) for d in dists)
+        first = ensure_publish_attestations(dists, attest=self._fake_attester(calls))
+        second = ensure_publish_attestations(dists, environ={})
+        assert first == second == tuple(attestation_path(d) for d in dists)
         assert calls == [[d.name for d in dists]]
         for dist, path in zip(dists, first, strict=True):
             subject = Attestation.model_validate_json(path.read_bytes()).statement["subject"]
@@ -482,24 +499,24 @@ class TestPublishAttestations:
         """A partial earlier run: only the missing attestations are made."""
         dists = self._dists(tmp_path)
         calls: list[list[str]] = []
-        sg.ensure_publish_attestations(dists[:1], attest=self._fake_attester(calls))
-        sg.ensure_publish_attestations(dists, attest=self._fake_attester(calls))
+        ensure_publish_attestations(dists[:1], attest=self._fake_attester(calls))
+        ensure_publish_attestations(dists, attest=self._fake_attester(calls))
         assert calls == [[dists[0].name], [d.name for d in dists[1:]]]
 
     def test_stale_attestation_is_refused(self, tmp_path: Path):
         """An attestation for other bytes of the file is refused, not silently reused."""
         dists = self._dists(tmp_path)
-        sg.ensure_publish_attestations(dists, attest=self._fake_attester([]))
+        ensure_publish_attestations(dists, attest=self._fake_attester([]))
         dists[0].write_bytes(b"rebuilt")
         with pytest.raises(SigningError, match="changed after it was attested"):
-            sg.ensure_publish_attestations(dists, environ={})
+            ensure_publish_attestations(dists, environ={})
 
     def test_unreadable_attestation(self, tmp_path: Path):
         """A damaged attestation file is a SigningError that says to delete it."""
         dists = self._dists(tmp_path)
-        sg.attestation_path(dists[0]).write_text("{not json")
+        attestation_path(dists[0]).write_text("{not json")
         with pytest.raises(SigningError, match="not a PEP 740 attestation") as info:
-            sg.ensure_publish_attestations(dists, attest=self._fake_attester([]))
+            ensure_publish_attestations(dists, attest=self._fake_attester([]))
         assert "Delete it" in info.value.hint
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from action.attestation.keys import KeySigner, generate_key
+from action.attestation.signers import sign_provenance
+from action.attestation.statement import RunDetails, Subject, build_statement
 from action.cli import main
-from action.provenance import RunDetails, Subject, build_statement
-from action.signing import KeySigner, generate_key, sign_provenance
 
 COMMIT = "c" * 40
 
