@@ -18,7 +18,6 @@ import enum
 import html
 import json
 import os
-import random
 import re
 import sys
 import time
@@ -40,6 +39,7 @@ from action.digests import sha256_file
 from action.errors import ConfigError, DigestMismatchError, PackageIndexError
 from action.logs import get_logger, mask
 from action.proc import CommandError, run
+from action.retry import Backoff
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiToken",
-    "Backoff",
     "Credentials",
     "FileExistsOnIndexError",
     "IndexConfig",
@@ -182,22 +181,6 @@ def _slash(url: str) -> str:
 
 
 # --- retries -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Backoff:
-    """Exponential backoff with jitter; `sleep` and `jitter` are injectable for tests."""
-
-    attempts: int = 5
-    base: float = 2.0
-    cap: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random  # uniform in [0, 1)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt `attempt` (0-based): half fixed, half jitter."""
-        ceiling = min(self.cap, self.base * 2.0**attempt)
-        return ceiling / 2 + ceiling / 2 * self.jitter()
 
 
 class _TransientError(Exception):

@@ -72,8 +72,8 @@ from github import GithubException
 
 from action.digests import sha256_file
 from action.errors import ConfigError, DigestMismatchError, GitHubError, LogError, ReleaseError
-from action.index import Backoff
 from action.logs import get_logger, mask
+from action.retry import Backoff
 from action.stores.base import (
     SNAPSHOT,
     AssetInfo,

@@ -27,9 +27,10 @@ import requests
 
 from action.attestation.keys import KeySigner
 from action.config import Config, RunFacts
-from action.index import Backoff, IndexConfig, Outcome, PackageIndex
+from action.index import IndexConfig, Outcome, PackageIndex
 from action.job import ApprovalRecord, Job, Services
 from action.rehearse import LocalTags
+from action.retry import Backoff
 from action.stores.local import LocalStore
 from statemachine.plan import Reach
 from tests.tiny_project import write_project

@@ -22,7 +22,6 @@ from structlog.testing import capture_logs
 from action.errors import ConfigError, DigestMismatchError, PackageIndexError
 from action.index import (
     ApiToken,
-    Backoff,
     FileExistsOnIndexError,
     IndexConfig,
     MintedToken,
@@ -32,6 +31,7 @@ from action.index import (
     mint_token,
 )
 from action.logs import scrub
+from action.retry import Backoff
 from tests.fixtures_index import TEST_TOKEN
 
 if TYPE_CHECKING:

@@ -11,7 +11,6 @@ import pytest
 from action.errors import ConfigError, PackageIndexError
 from action.index import (
     ApiToken,
-    Backoff,
     FileExistsOnIndexError,
     IndexConfig,
     MintedToken,
@@ -25,6 +24,7 @@ from action.index import (
     parse_simple_json,
     parse_twine_failure,
 )
+from action.retry import Backoff
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
