@@ -20,7 +20,7 @@ from action import logs, runner
 from action.errors import ConfigError, ReleaseError
 from statemachine import log as eventlog
 from statemachine.diagram import mermaid
-from statemachine.plan import Reach, Request, plan
+from statemachine.plan import Request, StepInput, plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -53,7 +53,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         where = f", release {release.release_id}" if release else ""
         print(f"lane {name}: {lane.state.value} ({lane.opened.tag}, "
               f"{len(lane.files)} files{where})")
-        upcoming = plan(state, Request(lane=name, reach=Reach.AUTO, may_publish=True))
+        upcoming = plan(state, Request(lane=name, step=StepInput.AUTO, may_publish=True))
         for step in upcoming.steps[:5]:
             print(f"  next: {step}")
         print(f"  then: {upcoming.stop.message}")

@@ -17,7 +17,7 @@ from action.errors import ConfigError
 from action.logs import mask
 from statemachine.errors import EventError
 from statemachine.events import MAIN_LANE, Cause, check_lane
-from statemachine.plan import Reach
+from statemachine.plan import StepInput
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -101,7 +101,7 @@ class RunFacts:
 class Config:
     """Everything the job asked for, checked."""
 
-    step: Reach
+    step: StepInput
     tag: str
     python: tuple[str, ...]
     dist_dir: Path
@@ -216,11 +216,11 @@ def _workflow_path(ref: str) -> str:
     return parts[2] if len(parts) == 3 else path  # noqa: PLR2004 - owner, repo, path
 
 
-def _reach(value: str) -> Reach:
+def _step_input(value: str) -> StepInput:
     try:
-        return Reach(value.lower())
+        return StepInput(value.lower())
     except ValueError:
-        choices = ", ".join(r.value for r in Reach)
+        choices = ", ".join(r.value for r in StepInput)
         raise ConfigError(f"input `step` must be one of {choices}, not {value!r}") from None
 
 
@@ -235,7 +235,7 @@ def from_env(env: Mapping[str, str]) -> Config:
             mask(value)
     workspace = Path(env.get("GITHUB_WORKSPACE", "."))
     return Config(
-        step=_reach(read_input(env, "step")),
+        step=_step_input(read_input(env, "step")),
         tag=_tag(env, read_input(env, "tag")),
         python=_python(read_input(env, "python")),
         dist_dir=workspace / read_input(env, "dist-dir"),

@@ -19,7 +19,7 @@ from action.job import ApprovalRecord, Job, Services, TagInfo
 from action.logs import get_logger
 from action.proc import run as run_command
 from action.stores.github import GitHubStore, GitHubTuning, open_github_store
-from statemachine.plan import Reach, StopKind
+from statemachine.plan import StepInput, StopKind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -163,7 +163,7 @@ def outputs(job: Job, final: Plan) -> dict[str, str]:
 def preflight(config: Config, env: Mapping[str, str]) -> None:
     """Checks that fail fast, before the log is touched or anything is built."""
     wheels = [p for p in config.parts if p not in {"sdist", "wheel"}]
-    if config.step in {Reach.BUILD, Reach.AUTO} and wheels:
+    if config.step in {StepInput.BUILD, StepInput.AUTO} and wheels:
         from action.docker_engine import check_docker  # noqa: PLC0415 - only when building
 
         check_docker(env)
@@ -175,7 +175,9 @@ def run_action(env: Mapping[str, str]) -> int:
     services = make_services(config, env)
     job = Job(config, services, workdir)
     preflight(config, env)
-    if config.step is Reach.PUBLISH and not services.in_environment(config.approval_environment):
+    if config.step is StepInput.PUBLISH and not services.in_environment(
+        config.approval_environment
+    ):
         raise ConfigError(
             f"step `publish` runs only in the job of the `{config.approval_environment}` "
             f"environment, after a reviewer approved it; this job ({config.run.job}) is not "

@@ -15,7 +15,7 @@ from action.errors import ReleaseError
 from action.logs import get_logger
 from statemachine import log as eventlog
 from statemachine.events import MAIN_LANE, format_time
-from statemachine.plan import Reach
+from statemachine.plan import StepInput
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -154,7 +154,7 @@ class Job:
 
     def may_publish(self) -> bool:
         """Publishing steps run only in the approval environment's job (or a rehearsal)."""
-        if self.config.step not in {Reach.PUBLISH, Reach.AUTO}:
+        if self.config.step not in {StepInput.PUBLISH, StepInput.AUTO}:
             return False
         return self.services.in_environment(self.config.approval_environment)
 

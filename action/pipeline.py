@@ -50,7 +50,7 @@ def request(job: Job) -> Request:
     config = job.config
     return Request(
         lane=config.lane,
-        reach=config.step,
+        step=config.step,
         parts=config.parts,
         present=tuple(present_files(job)),
         may_publish=job.may_publish(),

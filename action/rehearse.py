@@ -35,7 +35,7 @@ from action.proc import run
 from action.steps.tagged import tag_version
 from action.stores.local import LocalStore
 from statemachine.diagram import mermaid
-from statemachine.plan import Reach, StopKind
+from statemachine.plan import StepInput, StopKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -197,7 +197,7 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
                        "only the sdist is built")
     name = project_version(r.project)[0]
     config = Config(
-        step=Reach.AUTO, tag=r.tag, python=(), dist_dir=r.workdir / "dist",
+        step=StepInput.AUTO, tag=r.tag, python=(), dist_dir=r.workdir / "dist",
         project_dir=r.project, parts=parts, platforms=platforms, wheels=(),
         repository_url="", test_repository_url="", skip_test_pypi=False,
         approval_environment="publish", require_approval=True, debug=False,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from statemachine.log import load
-from statemachine.plan import Reach, Request, plan
+from statemachine.plan import Request, StepInput, plan
 from tests.unit.story import Story, dist
 
 
@@ -60,7 +60,7 @@ def main() -> None:
         replay_s, replay_mem = measure(lambda data=data: load(data))
         state = load(data).state
         start = time.perf_counter()
-        plan(state, Request(reach=Reach.AUTO, may_publish=True))
+        plan(state, Request(step=StepInput.AUTO, may_publish=True))
         plan_ms = (time.perf_counter() - start) * 1000
         print(f"{len(lines):>7} {len(data):>10} {base_s:>8.3f} {replay_s:>9.3f} "
               f"{replay_s / base_s:>6.1f} {base_mem / 1e6:>8.1f} {replay_mem / 1e6:>10.1f} "

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from statemachine.replay import LaneState, ReleaseState
 
 
-class Reach(StrEnum):
-    """How far a job may take its lane (the action's `step` input)."""
+class StepInput(StrEnum):
+    """The action's `step` input: how far a job may take its lane."""
 
     BUILD = "build"  # open the lane, make the draft, build and attach this job's parts
     RELEASE = "release"  # take files in, check completeness, attest, finish the draft
@@ -58,7 +58,7 @@ class Request:
     """What the job asked for, and what it has at hand (all facts the action gathered)."""
 
     lane: str = MAIN_LANE
-    reach: Reach = Reach.AUTO
+    step: StepInput = StepInput.AUTO  # the `step` input: how far this job may go
     parts: tuple[str, ...] = ()  # build parts this job makes, e.g. ("sdist", "linux")
     present: tuple[FileRef, ...] = ()  # dist files found in this job's dist directory
     may_publish: bool = False  # this job runs in the approval environment
@@ -95,11 +95,12 @@ class Plan:
         return self.steps[0] if self.steps else None
 
 
-_STAGE_REACH = {
-    Reach.BUILD: (Reach.BUILD,),
-    Reach.RELEASE: (Reach.BUILD, Reach.RELEASE),
-    Reach.PUBLISH: (Reach.PUBLISH,),
-    Reach.AUTO: (Reach.BUILD, Reach.RELEASE, Reach.PUBLISH),
+# The phases of work each value of the `step` input runs.
+_PHASES = {
+    StepInput.BUILD: (StepInput.BUILD,),
+    StepInput.RELEASE: (StepInput.BUILD, StepInput.RELEASE),
+    StepInput.PUBLISH: (StepInput.PUBLISH,),
+    StepInput.AUTO: (StepInput.BUILD, StepInput.RELEASE, StepInput.PUBLISH),
 }
 
 
@@ -108,15 +109,15 @@ def plan(state: ReleaseState, request: Request) -> Plan:
     lane = state.lane(request.lane)
     if lane is None:
         return _plan_new_lane(state, request)
-    stages = _STAGE_REACH[request.reach]
+    phases = _PHASES[request.step]
     steps: list[Step] = []
-    if lane.state is State.TAGGED and Reach.BUILD in stages:
+    if lane.state is State.TAGGED and StepInput.BUILD in phases:
         steps += _tagged_steps(state, lane, request)
     elif lane.state is State.TAGGED:
         steps += _attach_steps(lane, ())
-    if Reach.RELEASE in stages and lane.state.rank <= State.ATTESTED.rank:
+    if StepInput.RELEASE in phases and lane.state.rank <= State.ATTESTED.rank:
         steps += _release_steps(lane, request)
-    if Reach.PUBLISH in stages and request.may_publish:
+    if StepInput.PUBLISH in phases and request.may_publish:
         steps += _publish_steps(lane, request)
     return Plan(tuple(steps), _stop(lane, request, steps))
 
@@ -129,7 +130,7 @@ def _plan_new_lane(state: ReleaseState, request: Request) -> Plan:
         return Plan((), Stop(StopKind.BLOCKED,
                              f"backfill lane {name!r} waits for the main lane's draft release "
                              f"(the main lane is {where}): run the release of the tag first"))
-    if Reach.BUILD not in _STAGE_REACH[request.reach]:
+    if StepInput.BUILD not in _PHASES[request.step]:
         return Plan((), Stop(StopKind.BLOCKED,
                              f"lane {name!r} has not started: run the `build` step first"))
     opening = Step(StepKind.OPEN_LANE, name, "record the tag, its commit and its version")
@@ -203,7 +204,7 @@ def _attach_steps(lane: LaneState, earlier: list[Step] | tuple[()]) -> list[Step
 def _release_steps(lane: LaneState, request: Request) -> list[Step]:
     steps: list[Step] = []
     if lane.state is State.TAGGED:
-        if Reach.BUILD not in _STAGE_REACH[request.reach]:
+        if StepInput.BUILD not in _PHASES[request.step]:
             steps += _take_in_steps(lane, request)
             steps += _attach_steps(lane, steps)
         steps.append(Step(StepKind.SEAL_BUILT, lane.name,
@@ -264,15 +265,15 @@ def _stop(lane: LaneState, request: Request, steps: list[Step]) -> Stop:
         s.kind is not StepKind.PUBLISH_RELEASE for s in steps
     ):
         return Stop(StopKind.DONE, f"lane {lane.name!r} is published")
-    stages = _STAGE_REACH[request.reach]
-    reaches_publish = Reach.PUBLISH in stages
-    if reaches_publish and not request.may_publish and lane.state.rank >= State.DRAFTED.rank:
+    phases = _PHASES[request.step]
+    publishes = StepInput.PUBLISH in phases
+    if publishes and not request.may_publish and lane.state.rank >= State.DRAFTED.rank:
         return Stop(StopKind.NEEDS_APPROVAL,
                     f"approve the `{request.approval_environment}` environment: the publishing "
                     f"steps run only in that environment's job")
-    if reaches_publish:
+    if publishes:
         return Stop(StopKind.DONE, f"after these steps lane {lane.name!r} is published")
-    if Reach.RELEASE in stages:
+    if StepInput.RELEASE in phases:
         return Stop(StopKind.NEEDS_APPROVAL,
                     "the draft is ready for review; approve the "
                     f"`{request.approval_environment}` environment to publish")

@@ -32,7 +32,7 @@ from action.job import ApprovalRecord, Job, Services
 from action.rehearse import LocalTags
 from action.retry import Backoff
 from action.stores.local import LocalStore
-from statemachine.plan import Reach
+from statemachine.plan import StepInput
 from tests.tiny_project import write_project
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class World:
             progress=progress if progress is not None else Progress(),
         )
         config = Config(
-            step=Reach.AUTO, tag=TAG, python=python, dist_dir=dist_dir or workdir / "dist",
+            step=StepInput.AUTO, tag=TAG, python=python, dist_dir=dist_dir or workdir / "dist",
             project_dir=self.project, parts=parts, platforms=(), wheels=wheels,
             repository_url="", test_repository_url="", skip_test_pypi=False,
             approval_environment=ENVIRONMENT, require_approval=require_approval, debug=False,

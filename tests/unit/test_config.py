@@ -8,7 +8,7 @@ import pytest
 
 from action.config import from_env, read_input
 from action.errors import ConfigError
-from statemachine.plan import Reach
+from statemachine.plan import StepInput
 
 BASE = {"GITHUB_REPOSITORY": "octo/x", "GITHUB_REF": "refs/tags/v1.2.3",
         "GITHUB_WORKSPACE": "/github/workspace", "GITHUB_RUN_ID": "77",
@@ -19,14 +19,14 @@ def test_hyphenated_inputs_are_read_as_the_runner_sets_them():
     """INPUT_GITHUB-TOKEN (hyphen kept) is the github-token input."""
     config = from_env({**BASE, "INPUT_GITHUB-TOKEN": "ghs_secret_value", "INPUT_STEP": "build"})
     assert config.github_token == "ghs_secret_value"
-    assert config.step is Reach.BUILD
+    assert config.step is StepInput.BUILD
     assert read_input({"INPUT_DIST-DIR": "out"}, "dist-dir") == "out"
 
 
 def test_defaults_and_runner_facts():
     """Without inputs: auto, the pushed tag, the main lane, the workflow's path."""
     config = from_env(BASE)
-    assert (config.step, config.tag, config.lane) == (Reach.AUTO, "v1.2.3", "main")
+    assert (config.step, config.tag, config.lane) == (StepInput.AUTO, "v1.2.3", "main")
     assert config.run.workflow == ".github/workflows/release.yml"
     assert config.run.cause().run_id == "77"
     assert str(config.dist_dir) == "/github/workspace/dist"

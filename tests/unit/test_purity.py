@@ -40,7 +40,7 @@ AUDIT = """
 import sys
 from statemachine.diagram import mermaid
 from statemachine.log import load
-from statemachine.plan import Reach, Request, plan
+from statemachine.plan import StepInput, Request, plan
 from tests.unit.story import Story
 
 story = Story()
@@ -51,7 +51,7 @@ IO = ("open", "socket.", "subprocess.", "os.system", "os.exec", "os.spawn", "shu
       "os.remove", "os.rename", "os.mkdir", "urllib.", "http.")
 sys.addaudithook(lambda event, args: seen.append(event) if event.startswith(IO) else None)
 state = load(data).state
-plan(state, Request(reach=Reach.AUTO, may_publish=True))
+plan(state, Request(step=StepInput.AUTO, may_publish=True))
 mermaid({n: l.state for n, l in state.lanes.items()})
 print(",".join(seen))
 """
