@@ -1,12 +1,14 @@
 """A release store in a local directory, for rehearsals: the same layout as a GitHub release.
 
     ROOT/releases/<id>/release.json       tag, draft, body (the release's metadata)
-    ROOT/releases/<id>/assets/<name>      the assets, byte for byte
-    ROOT/releases/<id>/assets/.<name>.sha256   their digests (GitHub's `digest` field)
+    ROOT/releases/<id>/assets/<name>      the assets, byte for byte, and nothing else
+    ROOT/releases/<id>/digests/<name>     each asset's sha256 (GitHub's `digest` field)
+    ROOT/releases/<id>/uploading/         uploads in progress
 
-An upload writes a hidden partial file and links it into place, which fails if the name
-exists: the same "already exists" rule GitHub applies, so concurrent appends to the log
-conflict exactly as they do on GitHub.
+An upload writes a partial file under uploading/ and links it into assets/, which fails if
+the name exists: the same "already exists" rule GitHub applies, so concurrent appends to the
+log conflict exactly as they do on GitHub. The assets folder holds what the GitHub release
+would hold, so it can be handed to `release-action verify` as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import zlib
 from typing import TYPE_CHECKING
 
@@ -103,7 +106,8 @@ class LocalStore:
 
     def create_draft(self, tag: str, *, commit: str, name: str, body: str) -> ReleaseInfo:
         release_id = (max(self._ids()) + 1) if self._ids() else 1
-        (self._dir(release_id) / "assets").mkdir(parents=True)
+        for folder in ("assets", "digests", "uploading"):
+            (self._dir(release_id) / folder).mkdir(parents=True)
         self._write(release_id, {"tag": tag, "commit": commit, "name": name, "body": body,
                                  "draft": True})
         return self._info(release_id)
@@ -125,29 +129,34 @@ class LocalStore:
     def _assets(self, release_id: int) -> Path:
         return self._dir(release_id) / "assets"
 
+    def _digest(self, release_id: int, name: str) -> Path:
+        return self._dir(release_id) / "digests" / name
+
     def _asset(self, release_id: int, name: str) -> AssetInfo:
         path = self._assets(release_id) / name
-        digest = self._assets(release_id) / f".{name}.sha256"
+        digest = self._digest(release_id, name)
         sha = digest.read_text(encoding="ascii").strip() if digest.exists() else None
         return AssetInfo(asset_id=zlib.crc32(f"{release_id}/{name}".encode()), name=name,
                          size=path.stat().st_size, sha256=sha, complete=True)
 
     def list_assets(self, release_id: int) -> list[AssetInfo]:
         folder = self._assets(release_id)
-        return [self._asset(release_id, p.name) for p in sorted(folder.iterdir())
-                if p.is_file() and not p.name.startswith(".")]
+        return [self._asset(release_id, p.name) for p in sorted(folder.iterdir()) if p.is_file()]
 
     def upload_asset(self, release_id: int, path: Path, *, name: str) -> AssetInfo:
-        folder = self._assets(release_id)
-        partial = folder / f".{name}.partial"
+        uploading = self._dir(release_id) / "uploading"
+        uploading.mkdir(exist_ok=True)
+        partial = uploading / f"{name}.{os.getpid()}.{threading.get_ident()}"
         shutil.copyfile(path, partial)
-        (folder / f".{name}.sha256").write_text(sha256_file(partial), encoding="ascii")
+        digest = sha256_file(partial)
         try:
-            os.link(partial, folder / name)
+            os.link(partial, self._assets(release_id) / name)
         except FileExistsError:
             raise LogConflictError(f"release {release_id} already has an asset {name}") from None
         finally:
             partial.unlink(missing_ok=True)
+        self._digest(release_id, name).parent.mkdir(exist_ok=True)
+        self._digest(release_id, name).write_text(digest, encoding="ascii")
         return self._asset(release_id, name)
 
     def download_asset(self, release_id: int, asset: AssetInfo, dest: Path) -> Path:
@@ -157,6 +166,7 @@ class LocalStore:
 
     def delete_asset(self, release_id: int, asset: AssetInfo) -> None:
         (self._assets(release_id) / asset.name).unlink(missing_ok=True)
+        self._digest(release_id, asset.name).unlink(missing_ok=True)
 
     # the log ----------------------------------------------------------------------------
 
@@ -176,9 +186,10 @@ class LocalStore:
         return StoredLog(b"", None)
 
     def store_log(self, release_id: int, data: bytes, *, first_new_seq: int) -> None:
-        folder = self._assets(release_id)
         name = snapshot_name(first_new_seq)
-        source = folder / f".{name}.new"
+        uploading = self._dir(release_id) / "uploading"
+        uploading.mkdir(exist_ok=True)
+        source = uploading / f"{name}.new.{os.getpid()}.{threading.get_ident()}"
         source.write_bytes(data)
         try:
             self.upload_asset(release_id, source, name=name)

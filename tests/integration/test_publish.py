@@ -224,7 +224,7 @@ def test_draft_file_replaced_after_approval_uploads_nothing(world, tmp_path, ser
     approved = sha256(asset)
     asset.write_bytes(asset.read_bytes() + b"\0")
     if sidecar:
-        asset.with_name(f".{WHEEL}.sha256").write_text(sha256(asset), encoding="ascii")
+        (asset.parent.parent / "digests" / WHEEL).write_text(sha256(asset), encoding="ascii")
     uploads = Uploads()
     job = world.job(tmp_path / "publish", uploads=uploads)
     with pytest.raises(DigestMismatchError) as caught:

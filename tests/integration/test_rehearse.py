@@ -39,6 +39,22 @@ def test_rehearsal_of_the_pure_sample_publishes_and_installs(tmp_path, capsys):
     assert index_files(workdir, "testpypi") == ledger
 
 
+def test_the_rehearsals_release_folder_holds_only_what_a_github_release_would(tmp_path):
+    """After a rehearsal the assets are the files, the provenance and one log snapshot: no
+    digest sidecars, partial uploads or superseded snapshots; each asset's digest is recorded."""
+    workdir = tmp_path / "r"
+    assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
+    release = workdir / "store" / "releases" / "1"
+    state = load(snapshot(workdir).read_bytes()).state
+    expected = {f.name for f in state.main.release_files()} | {snapshot(workdir).name}
+    assert {p.name for p in (release / "assets").iterdir()} == expected
+    assert {p.name for p in (release / "digests").iterdir()} == expected
+    for name in expected:
+        digest = (release / "digests" / name).read_text(encoding="ascii")
+        assert digest == hashlib.sha256((release / "assets" / name).read_bytes()).hexdigest()
+    assert list((release / "uploading").iterdir()) == []
+
+
 def test_status_and_verify_read_a_rehearsal_like_a_real_release(tmp_path, capsys):
     """status reads the rehearsal's log, verify checks its provenance against its files."""
     workdir = tmp_path / "r"
