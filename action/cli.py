@@ -3,7 +3,8 @@
     release-action run               the action, as the GitHub runner starts it
     release-action rehearse DIR      a whole release of a project, on this machine only
     release-action status LOG        replay a log: each lane's state and what comes next
-    release-action verify DIR        check provenance against the files next to it
+    release-action verify DIR --repository OWNER/NAME --commit SHA [--public-key PEM]
+                                     check provenance against the files next to it
     release-action diagram [LOG]     the state machine as Mermaid, lanes marked from LOG
 """
 
@@ -174,9 +175,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--release", metavar="TAG",
                         help="download the release of TAG (GITHUB_API_URL, GITHUB_REPOSITORY, "
                         "GITHUB_TOKEN) and verify it")
-    verify.add_argument("--public-key", type=Path, help="PEM public key (key-signed provenance)")
-    verify.add_argument("--repository", required=True, help="owner/name the release is from")
-    verify.add_argument("--commit", required=True, help="the tag's commit")
+    verify.add_argument("--public-key", type=Path, metavar="PEM",
+                        help="PEM public key (key-signed provenance)")
+    verify.add_argument("--repository", required=True, metavar="OWNER/NAME",
+                        help="owner/name the release is from")
+    verify.add_argument("--commit", required=True, metavar="SHA", help="the tag's commit")
     verify.add_argument("--workflow", help="keyless: the workflow path that signed, e.g. "
                         ".github/workflows/release.yml")
     verify.set_defaults(func=cmd_verify)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import importlib.util
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -22,6 +24,7 @@ import tomllib
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from action import pipeline, report
@@ -39,7 +42,6 @@ from statemachine.plan import StepInput, StopKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from action.index import PackageIndex
 
@@ -149,8 +151,8 @@ def local_indexes(workdir: Path) -> Iterator[dict[str, str]]:
                 stdout=logfile, stderr=logfile,
             ))
             urls[name] = f"http://127.0.0.1:{port}/"
-        for url in urls.values():
-            _wait_for(url + "health")
+        for name, url in urls.items():
+            _wait_for(url + "health", workdir / f"{name}.log")
         yield urls
     finally:
         for proc in procs:
@@ -158,7 +160,7 @@ def local_indexes(workdir: Path) -> Iterator[dict[str, str]]:
             proc.wait(timeout=10)
 
 
-def _wait_for(url: str, timeout: float = 30.0) -> None:
+def _wait_for(url: str, logfile: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -166,10 +168,23 @@ def _wait_for(url: str, timeout: float = 30.0) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise ReleaseError(f"the local index at {url} did not start",
-                                   hint="Is pypiserver installed? pip install "
-                                   "'release-action[rehearse]'") from None
+                raise ReleaseError(f"the local index at {url} did not start within "
+                                   f"{timeout:.0f} s", hint=f"Its output is in {logfile}."
+                                   ) from None
             time.sleep(0.1)
+
+
+# The rehearsal's local indexes; the same pin as in pyproject.toml's `test` extra.
+PYPISERVER = "pypiserver==2.4.2"
+
+
+def check_pypiserver() -> None:
+    """The local indexes need pypiserver in this interpreter (./dev installs it)."""
+    if importlib.util.find_spec("pypiserver") is None:
+        raise ConfigError(
+            f"the rehearsal needs pypiserver, and {sys.executable} has none",
+            hint=f"Install it: {shlex.quote(sys.executable)} -m pip install '{PYPISERVER}' "
+            "(./dev rehearse sets up a .venv that has it).")
 
 
 def signing_key(workdir: Path) -> str:
@@ -313,6 +328,7 @@ def rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
 
 
 def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
+    check_pypiserver()
     r.workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     config, skipped = make_config(r, docker=docker_available(env))
@@ -336,6 +352,19 @@ def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
     return 0
 
 
+def invocation(argv0: str | None = None) -> str:
+    """This program as a command that works where it is printed: `release-action` when that
+    is the one on PATH, else the absolute path of the script that is running (the venv's, under
+    ./dev), else this interpreter with `-m action.cli`."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0]).absolute()
+    if script.name != "release-action" or not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m action.cli"
+    on_path = shutil.which("release-action")
+    if on_path is not None and Path(on_path).absolute() == script:
+        return "release-action"
+    return shlex.quote(str(script))
+
+
 def summary(job: Job) -> str:
     state = job.log.state
     lanes = {name: lane.state for name, lane in state.lanes.items()}
@@ -345,10 +374,12 @@ def summary(job: Job) -> str:
     if job.release is not None and isinstance(store, LocalStore):
         assets = store.root / "releases" / str(job.release.release_id) / "assets"
         snapshot = next(iter(sorted(assets.glob("release-state.*.jsonl"))), None)
+        me = invocation()
+        key = job.workdir.parent / "signing-key.pub.pem"
+        verify = [str(assets), "--public-key", str(key), "--repository",
+                  job.config.run.repository, "--commit", lane.opened.commit if lane else ""]
         where = (f"\nrelease files: {assets}\nstate log: {snapshot}\n"
-                 f"  read it:   release-action status {snapshot}\n"
-                 f"  verify it: release-action verify {assets} --public-key "
-                 f"{job.workdir.parent / 'signing-key.pub.pem'} --repository "
-                 f"{job.config.run.repository} --commit {lane.opened.commit if lane else ''}\n")
+                 f"  read it:   {me} status {shlex.quote(str(snapshot))}\n"
+                 f"  verify it: {me} verify {shlex.join(verify)}\n")
     table = report.file_table(lane) if lane else ""
     return f"\n{mermaid(lanes)}\n{table}\n{where}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,18 +58,22 @@ def test_the_rehearsals_release_folder_holds_only_what_a_github_release_would(tm
     assert list((release / "uploading").iterdir()) == []
 
 
-def test_status_and_verify_read_a_rehearsal_like_a_real_release(tmp_path, capsys):
-    """status reads the rehearsal's log, verify checks its provenance against its files."""
+def test_the_commands_the_rehearsal_prints_work_as_printed(tmp_path, capsys):
+    """The closing `read it:` (status) and `verify it:` lines, run as a shell would, succeed:
+    status and verify read a rehearsal like a real release."""
     workdir = tmp_path / "r"
     assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
-    capsys.readouterr()
-    log = snapshot(workdir)
-    assert main(["status", str(log)]) == 0
-    assert "lane main: published" in capsys.readouterr().out
-    commit = load(log.read_bytes()).state.main.opened.commit
-    assert main(["verify", str(log.parent), "--public-key", str(workdir / "signing-key.pub.pem"),
-                 "--repository", "rehearsal/sample-pure", "--commit", commit]) == 0
-    assert "verdict: every file verified" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    printed = dict(re.findall(r"^  (read it|verify it): +(.+)$", out, re.MULTILINE))
+    assert set(printed) == {"read it", "verify it"}
+    status = subprocess.run(shlex.split(printed["read it"]), capture_output=True, text=True,
+                            cwd=tmp_path, check=False)
+    assert status.returncode == 0, status.stderr
+    assert "lane main: published" in status.stdout
+    verify = subprocess.run(shlex.split(printed["verify it"]), capture_output=True, text=True,
+                            cwd=tmp_path, check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "verdict: every file verified" in verify.stdout
 
 
 def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
