@@ -84,7 +84,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     tag = args.tag or f"v{version}"
     workdir = (args.workdir or Path(".rehearsal") / (name or project.name)).resolve()
     rehearsal = Rehearsal(project=project, workdir=workdir, tag=tag, approve=args.approve,
-                          interactive=sys.stdin.isatty() and not args.approve)
+                          interactive=sys.stdin.isatty() and not args.approve,
+                          docker=not args.no_docker)
 
     def out(text: str) -> None:
         sys.stdout.write(text)
@@ -169,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--workdir", type=Path, help="where the rehearsal keeps its state")
     rehearse.add_argument("--approve", action="store_true", help="approve without asking")
     rehearse.add_argument("--verbose", action="store_true", help="show every log line")
+    rehearse.add_argument("--no-docker", action="store_true",
+                          help="build only what needs no Docker engine (./dev passes it when "
+                          "the engine cannot be set up)")
     rehearse.set_defaults(func=cmd_rehearse)
     verify = sub.add_parser("verify", help="verify provenance against the files beside it")
     verify.add_argument("directory", type=Path, nargs="?", help="files and their provenance")

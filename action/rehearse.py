@@ -56,6 +56,7 @@ class Rehearsal:
     tag: str
     approve: bool
     interactive: bool
+    docker: bool = True  # False: build only what needs no Docker engine (--no-docker)
 
 
 class LocalTags:
@@ -208,8 +209,9 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
         parts, platforms = ("sdist", "linux"), ("linux",)
     else:
         parts, platforms = ("sdist",), ()
-        skipped.append("Linux wheels: no Docker engine is reachable (cibuildwheel needs one); "
-                       "only the sdist is built")
+        why = ("--no-docker was given" if not r.docker
+               else "no Docker engine is reachable (cibuildwheel needs one)")
+        skipped.append(f"Linux wheels: {why}; only the sdist is built")
     name = project_version(r.project)[0]
     config = Config(
         step=StepInput.AUTO, tag=r.tag, python=(), dist_dir=r.workdir / "dist",
@@ -331,7 +333,7 @@ def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
     check_pypiserver()
     r.workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    config, skipped = make_config(r, docker=docker_available(env))
+    config, skipped = make_config(r, docker=r.docker and docker_available(env))
     tag_version(r.tag)
     for line in skipped:
         out(f"skipped: {line}\n")
