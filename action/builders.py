@@ -38,9 +38,9 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from action.docker_engine import DockerInfo, ImageRecord, check_docker, image_record
-from action.errors import BuildError, ConfigError
+from action.errors import BuildError, CommandError, ConfigError
 from action.logs import get_logger
-from action.proc import CommandError, run
+from action.proc import run
 from action.runner import on_github
 
 if TYPE_CHECKING:

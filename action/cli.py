@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from action import logs, runner
-from action.errors import ConfigError, ReleaseError
+from action.errors import ConfigError, ReleaseError, VerificationError
 from statemachine import log as eventlog
 from statemachine.diagram import mermaid
 from statemachine.plan import Request, StepInput, plan
@@ -150,7 +150,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         text = shown.describe() if shown else f"{name}: not covered by any provenance"
         print(f"  {'ok  ' if verdict_ok else 'FAIL'} {text}")
     print("verdict: " + ("every file verified" if ok else "FAILED"))
-    return 0 if ok else 5
+    return 0 if ok else VerificationError.exit_code
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -36,9 +36,15 @@ from packaging.utils import (
 )
 
 from action.digests import sha256_file
-from action.errors import ConfigError, DigestMismatchError, PackageIndexError
+from action.errors import (
+    CommandError,
+    ConfigError,
+    DigestMismatchError,
+    FileExistsOnIndexError,
+    PackageIndexError,
+)
 from action.logs import get_logger, mask
-from action.proc import CommandError, run
+from action.proc import run
 from action.retry import Backoff
 
 if TYPE_CHECKING:
@@ -48,7 +54,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiToken",
     "Credentials",
-    "FileExistsOnIndexError",
     "IndexConfig",
     "IndexName",
     "MintedToken",
@@ -499,10 +504,6 @@ class Outcome(enum.StrEnum):
 
     ALREADY_PRESENT = "already-present"
     UPLOADED = "uploaded"
-
-
-class FileExistsOnIndexError(PackageIndexError):
-    """The index already holds a file of this name (pypiserver: also for identical bytes)."""
 
 
 class PackageIndex:

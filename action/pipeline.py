@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from action.errors import ReleaseError
+from action.errors import LogConflictError, ReleaseError
 from action.lane_files import present_files
 from action.logs import get_logger
 from action.steps import approved, attested, built, drafted, published, tagged
-from action.stores.base import LogConflictError
 from statemachine.plan import Plan, Request, Step, StepKind, plan
 
 if TYPE_CHECKING:

@@ -7,19 +7,13 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from action.errors import ReleaseError
+from action.errors import CommandError
 from action.logs import get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 log = get_logger(__name__)
-
-
-class CommandError(ReleaseError):
-    """A program the action runs failed."""
-
-    title = "command failed"
 
 
 def run(

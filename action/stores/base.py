@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from action.errors import ReleaseError
-
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -37,32 +35,6 @@ def snapshot_name(first_new_seq: int) -> str:
 def snapshot_seq(name: str) -> int | None:
     match = SNAPSHOT.fullmatch(name)
     return int(match.group(1)) if match else None
-
-
-class LogConflictError(ReleaseError):
-    """Another run appended to the log first: reload, re-plan, retry."""
-
-    title = "concurrent append"
-
-
-class ReleaseNotFoundError(ReleaseError):
-    """No release exists (yet) for the tag."""
-
-    title = "no release"
-
-
-class DuplicateDraftsError(ReleaseError):
-    """Two or more drafts claim the same tag: never pick one silently."""
-
-    exit_code = 6
-    title = "duplicate drafts"
-
-
-class ImmutableReleaseError(ReleaseError):
-    """A published immutable release takes no more assets."""
-
-    exit_code = 6
-    title = "immutable release"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

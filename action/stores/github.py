@@ -71,17 +71,23 @@ import requests
 from github import GithubException
 
 from action.digests import sha256_file
-from action.errors import ConfigError, DigestMismatchError, GitHubError, LogError, ReleaseError
+from action.errors import (
+    ConfigError,
+    DigestMismatchError,
+    DuplicateDraftsError,
+    GitHubError,
+    ImmutableReleaseError,
+    LogConflictError,
+    LogError,
+    ReleaseError,
+    ReleaseNotFoundError,
+)
 from action.logs import get_logger, mask
 from action.retry import Backoff
 from action.stores.base import (
     SNAPSHOT,
     AssetInfo,
-    DuplicateDraftsError,
-    ImmutableReleaseError,
-    LogConflictError,
     ReleaseInfo,
-    ReleaseNotFoundError,
     StoredLog,
     backfill_name,
     snapshot_name,

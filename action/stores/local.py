@@ -21,12 +21,10 @@ import zlib
 from typing import TYPE_CHECKING
 
 from action.digests import sha256_file
-from action.errors import ReleaseError
+from action.errors import DuplicateDraftsError, LogConflictError, ReleaseError
 from action.logs import get_logger
 from action.stores.base import (
     AssetInfo,
-    DuplicateDraftsError,
-    LogConflictError,
     ReleaseInfo,
     StoredLog,
     backfill_name,

@@ -10,11 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from action.errors import ConfigError, DigestMismatchError, GitHubError
-from action.stores.base import (
+from action.errors import (
+    ConfigError,
+    DigestMismatchError,
     DuplicateDraftsError,
+    GitHubError,
     ImmutableReleaseError,
     LogConflictError,
+)
+from action.stores.base import (
     snapshot_name,
 )
 from action.stores.github import GitHubTuning, check_checkout, open_github_store

@@ -19,10 +19,14 @@ import pytest
 import requests
 from structlog.testing import capture_logs
 
-from action.errors import ConfigError, DigestMismatchError, PackageIndexError
+from action.errors import (
+    ConfigError,
+    DigestMismatchError,
+    FileExistsOnIndexError,
+    PackageIndexError,
+)
 from action.index import (
     ApiToken,
-    FileExistsOnIndexError,
     IndexConfig,
     MintedToken,
     Outcome,

@@ -19,6 +19,7 @@ import pytest
 
 from action.attestation.keys import generate_key
 from action.cli import main
+from action.errors import DockerUnavailableError
 from statemachine.log import load
 from tests.doubles.fixtures import TOKEN
 from tests.fixtures_index import TEST_TOKEN
@@ -173,7 +174,7 @@ def test_building_wheels_without_docker_fails_before_any_work(release_env, githu
     repo, _project, _tmp = release_env
     monkeypatch.setenv("INPUT_PARTS", "sdist linux")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    assert job(monkeypatch, "build", "build") == 2
+    assert job(monkeypatch, "build", "build") == DockerUnavailableError.exit_code
     out = capsys.readouterr().out
     assert "Docker engine" in out
     assert "ubuntu-latest" in out

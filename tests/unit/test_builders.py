@@ -12,8 +12,7 @@ import pytest
 
 from action import builders
 from action.docker_engine import ImageRecord, check_docker
-from action.errors import BuildError, ConfigError, DockerUnavailableError
-from action.proc import CommandError
+from action.errors import BuildError, CommandError, ConfigError, DockerUnavailableError
 
 EPOCH = 1700000000
 WHEEL = "sample_cext-1.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from action.errors import ConfigError, PackageIndexError
+from action.errors import ConfigError, FileExistsOnIndexError, PackageIndexError
 from action.index import (
     ApiToken,
-    FileExistsOnIndexError,
     IndexConfig,
     MintedToken,
     PackageIndex,

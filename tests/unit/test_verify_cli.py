@@ -9,6 +9,7 @@ from action.attestation.keys import KeySigner, generate_key
 from action.attestation.signers import sign_provenance
 from action.attestation.statement import RunDetails, Subject, build_statement
 from action.cli import main
+from action.errors import VerificationError
 
 COMMIT = "c" * 40
 
@@ -50,7 +51,7 @@ def test_a_changed_backfill_wheel_fails_the_verdict(tmp_path, capsys):
     signed_lane(tmp_path, signer, "main", {"x-1.0.0.tar.gz": b"s"})
     signed_lane(tmp_path, signer, "cp314", {"x-1.0.0-cp314.whl": b"n"})
     (tmp_path / "x-1.0.0-cp314.whl").write_bytes(b"N")
-    assert verify(tmp_path, tmp_path / "key.pub") == 5
+    assert verify(tmp_path, tmp_path / "key.pub") == VerificationError.exit_code
     out = capsys.readouterr().out
     assert "FAIL x-1.0.0-cp314.whl: sha256" in out
     assert "verdict: FAILED" in out
@@ -62,5 +63,5 @@ def test_a_file_no_provenance_covers_fails(tmp_path, capsys):
     (tmp_path / "key.pub").write_text(public)
     signed_lane(tmp_path, KeySigner.from_pem(private), "main", {"x-1.0.0.tar.gz": b"s"})
     (tmp_path / "x-1.0.0-extra.whl").write_bytes(b"?")
-    assert verify(tmp_path, tmp_path / "key.pub") == 5
+    assert verify(tmp_path, tmp_path / "key.pub") == VerificationError.exit_code
     assert "FAIL x-1.0.0-extra.whl: not covered" in capsys.readouterr().out
