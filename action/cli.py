@@ -85,7 +85,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     workdir = (args.workdir or Path(".rehearsal") / (name or project.name)).resolve()
     rehearsal = Rehearsal(project=project, workdir=workdir, tag=tag, approve=args.approve,
                           interactive=sys.stdin.isatty() and not args.approve,
-                          docker=not args.no_docker)
+                          docker=not args.no_docker,
+                          color=sys.stdout.isatty())
 
     def out(text: str) -> None:
         sys.stdout.write(text)

@@ -18,6 +18,7 @@ from action.index import ApiToken, IndexConfig, TrustedPublishing, jwt_claims, o
 from action.job import ApprovalRecord, Job, Services, TagInfo
 from action.logs import get_logger
 from action.proc import run as run_command
+from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
 from action.stores.github import GitHubStore, GitHubTuning, open_github_store
 from statemachine.plan import StepInput, StopKind
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from action.index import PackageIndex
+    from action.progress import ProgressEvent
     from statemachine.plan import Plan
 
 log = get_logger(__name__)
@@ -130,13 +132,20 @@ class StepGroups:
     def __init__(self) -> None:
         self.open = False
 
-    def __call__(self, text: str) -> None:
-        if ": " in text and not text.startswith(("testpypi:", "pypi:")):
-            self.close()
-            runner.start_group(text)
-            self.open = True
-        else:
-            log.info("step", what=text)
+    def __call__(self, event: ProgressEvent) -> None:
+        match event:
+            case StepStarted():
+                self.close()
+                runner.start_group(event.title)
+                self.open = True
+            case BuildingPart(part=part, number=number, total=total):
+                log.info("build", part=part, part_number=f"{number}/{total}")
+            case FileUploaded(index=index, name=name, outcome=outcome, number=number,
+                              total=total):
+                log.info("upload", index=index, file=name, outcome=outcome,
+                         file_number=f"{number}/{total}")
+            case Notice(text=text):
+                log.info("notice", text=text)
 
     def close(self) -> None:
         if self.open:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from action.errors import ReleaseError
 from action.logs import get_logger
+from action.progress import ignore
 from statemachine import log as eventlog
 from statemachine.events import MAIN_LANE, format_time
 from statemachine.plan import StepInput
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from action.attestation.signers import ProvenanceSigner
     from action.config import Config
     from action.index import PackageIndex
+    from action.progress import ProgressEvent
     from action.stores.base import ReleaseInfo, ReleaseStore
     from statemachine.events import Payload
     from statemachine.replay import LaneState, ReleaseRef
@@ -73,7 +75,7 @@ class Services:
     attester: Callable[[list[Path]], tuple[Path, ...]] | None = None
     in_environment: Callable[[str], bool] = field(default=lambda _env: False)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    progress: Callable[[str], None] = field(default=lambda _text: None)
+    progress: Callable[[ProgressEvent], None] = ignore  # the view: see action/progress.py
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from action.errors import LogConflictError, ReleaseError
 from action.lane_files import present_files
 from action.logs import get_logger
+from action.progress import StepStarted
 from action.steps import approved, attested, built, drafted, published, tagged
 from statemachine.plan import Plan, Request, Step, StepKind, plan
 
@@ -76,7 +77,7 @@ def run(job: Job) -> Plan:
             raise ReleaseError(f"step {step} made no progress",
                                hint="This is a bug; please report it with the state log.")
         last = marker
-        job.services.progress(f"{step.kind.value}: {step.why}")
+        job.services.progress(StepStarted(kind=step.kind, why=step.why))
         try:
             HANDLERS[step.kind](job, step)
         except LogConflictError:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import getpass
 import importlib.util
+import io
 import os
-import re
 import shlex
 import shutil
 import socket
@@ -27,6 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import Console
+from rich.progress_bar import ProgressBar
+from rich.text import Text
+
 from action import pipeline, report
 from action.attestation.keys import KeySigner, generate_key
 from action.config import Config, RunFacts
@@ -35,15 +39,17 @@ from action.index import ApiToken, IndexConfig, open_index
 from action.job import ApprovalRecord, Job, Services, TagInfo
 from action.logs import LOCAL_ENV, get_logger
 from action.proc import run
+from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
 from action.steps.tagged import tag_version
 from action.stores.local import LocalStore
 from statemachine.diagram import mermaid
-from statemachine.plan import StepInput, StopKind
+from statemachine.plan import StepInput, StepKind, StopKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from action.index import PackageIndex
+    from action.progress import ProgressEvent
 
 log = get_logger(__name__)
 NATIVE_SOURCES = ("*.c", "*.cc", "*.cpp", "*.cxx", "*.pyx", "*.rs", "*.f90")
@@ -57,6 +63,7 @@ class Rehearsal:
     approve: bool
     interactive: bool
     docker: bool = True  # False: build only what needs no Docker engine (--no-docker)
+    color: bool = False  # bars in colour (the terminal is a terminal)
 
 
 class LocalTags:
@@ -225,8 +232,7 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
     return config, skipped
 
 
-def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None], *,
-             parts: int) -> Services:
+def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]) -> Services:
     key = KeySigner.from_pem(signing_key(r.workdir))
     clients: dict[str, PackageIndex] = {}
 
@@ -245,36 +251,46 @@ def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None], *,
         build_env=dict(os.environ),
         public_key=key.public_pem,
         in_environment=lambda _env: True,
-        progress=ProgressLines(out, parts=parts),
+        progress=ProgressLines(out, color=r.color),
     )
 
 
 BAR = 20
-_UPLOAD = re.compile(r"(testpypi|pypi): (\S+) ([\w-]+) \((\d+)/(\d+)\)")
 
 
-def bar(done: int, total: int) -> str:
-    filled = BAR * done // max(total, 1)
-    return f"[{'#' * filled}{'-' * (BAR - filled)}] {done}/{total}"
+def bar(done: int, total: int, *, color: bool = False) -> str:
+    """A progress bar drawn by rich, `done` of `total` filled, then the count."""
+    console = Console(file=io.StringIO(), width=BAR, color_system="standard" if color else None,
+                      force_terminal=color, legacy_windows=False)
+    console.print(ProgressBar(total=max(total, 1), completed=done, width=BAR), end="")
+    drawn = console.file.getvalue()  # type: ignore[attr-defined]  # the StringIO above
+    visible = len(Text.from_ansi(drawn).plain)
+    return f"[{drawn}{' ' * (BAR - visible)}] {done}/{total}"
 
 
 class ProgressLines:
-    """A line per step; builds and uploads drawn as progress bars."""
+    """The rehearsal's view of progress: a line per step; builds and uploads as bars."""
 
-    def __init__(self, out: Callable[[str], None], *, parts: int) -> None:
-        self.out, self.parts, self.built = out, parts, 0
+    def __init__(self, out: Callable[[str], None], *, color: bool = False) -> None:
+        self.out, self.color = out, color
 
-    def __call__(self, text: str) -> None:
-        upload = _UPLOAD.fullmatch(text)
-        if upload:
-            index, name, outcome, done, total = upload.groups()
-            self.out(f"    {index:<8} {bar(int(done), int(total))} {name} {outcome}\n")
-            return
-        if text.startswith("build:"):
-            self.built += 1
-            self.out(f"  - build    {bar(self.built - 1, self.parts)} part {self.built}\n")
-            return
-        self.out(f"  - {text}\n")
+    def __call__(self, event: ProgressEvent) -> None:
+        match event:
+            case StepStarted(kind=StepKind.BUILD):
+                pass  # drawn as a bar when the step says which part it builds
+            case StepStarted():
+                self.out(f"  - {event.title}\n")
+            case BuildingPart(part=part, number=number, total=total):
+                self.out(f"  - build    {self._bar(number - 1, total)} part {number} "
+                         f"({part})\n")
+            case FileUploaded(index=index, name=name, outcome=outcome, number=number,
+                              total=total):
+                self.out(f"    {index:<8} {self._bar(number, total)} {name} {outcome}\n")
+            case Notice(text=text):
+                self.out(f"  - {text}\n")
+
+    def _bar(self, done: int, total: int) -> str:
+        return bar(done, total, color=self.color)
 
 
 def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None]) -> list[str]:
@@ -340,7 +356,7 @@ def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
     out(f"rehearsing {config.tag} of {r.project} in {r.workdir}\n")
     with local_indexes(r.workdir) as urls:
         out(f"local Test PyPI {urls['testpypi']}, local PyPI {urls['pypi']}\n")
-        job = Job(config, services(r, urls, out, parts=len(config.parts)), r.workdir / "job")
+        job = Job(config, services(r, urls, out), r.workdir / "job")
         try:
             final = pipeline.run(job)
         except KeyboardInterrupt:

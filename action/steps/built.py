@@ -13,6 +13,7 @@ from action import builders
 from action.errors import ConfigError
 from action.lane_files import digest_of, file_ref, files_dir, verify_local
 from action.logs import get_logger
+from action.progress import BuildingPart
 from statemachine.events import BuildFinished, BuildStarted, Built, FileRecorded, Image
 from statemachine.ledger import is_wheel, manifest_digest
 from statemachine.replay import TAKEN_IN
@@ -61,6 +62,9 @@ def build_part(job: Job, step: Step) -> None:
     part = step.names[0]
     lane = job.lane
     _check_checkout(job)
+    parts = job.config.parts
+    job.services.progress(BuildingPart(part=part, total=len(parts),
+                                       number=parts.index(part) + 1 if part in parts else 1))
     job.commit(lane.name, BuildStarted(part=part))
     out = job.workdir / "build" / part
     shutil.rmtree(out, ignore_errors=True)

@@ -17,6 +17,7 @@ from action.errors import DigestMismatchError, VerificationError
 from action.index import Outcome
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
+from action.progress import FileUploaded, Notice
 from statemachine.events import Published, TestPublished, UploadConfirmed, UploadStarted
 from statemachine.ledger import upload_order
 
@@ -94,8 +95,9 @@ def upload(job: Job, step: Step) -> None:
         made = attestations.get(f"{file.name}.publish.attestation")
         extra = [fetch_reviewed(job, [made])[made.name]] if made else []
         outcome = index.ensure(paths[file.name], file.sha256, attestations=extra)
-        job.services.progress(f"{index_name}: {file.name} {outcome.value} "
-                              f"({number}/{len(files)})")
+        job.services.progress(FileUploaded(index=index_name, name=file.name,
+                                           outcome=outcome.value, number=number,
+                                           total=len(files)))
         job.commit(lane.name, UploadConfirmed(index=index_name, file=file,
                                               uploaded=outcome is Outcome.UPLOADED))
 
@@ -121,7 +123,7 @@ def publish_release(job: Job, step: Step) -> None:
     release = store.get_release(job.release_ref().release_id)
     if not release.draft:
         log.info("release.already-published", url=release.url, action="nothing to do")
-        job.services.progress("the release is already published: nothing to do")
+        job.services.progress(Notice(text="the release is already published: nothing to do"))
         job.release = release
         return
     report.update_release_body(job)

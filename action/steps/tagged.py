@@ -9,6 +9,7 @@ from packaging.version import InvalidVersion, Version
 from action import report
 from action.errors import ConfigError
 from action.logs import get_logger
+from action.progress import Notice
 from action.stores.base import backfill_name
 from statemachine.events import LaneOpened, ReleaseRecorded, ReleaseRequested
 
@@ -42,7 +43,7 @@ def open_lane(job: Job, step: Step) -> None:
             "the wheels still go to Test PyPI and PyPI"
         )
         log.warning("release.immutable", lane=step.lane, plan=message)
-        job.services.progress(message)
+        job.services.progress(Notice(text=message))
     job.commit(step.lane, LaneOpened(
         tag=config.tag, version=tag_version(config.tag), commit=info.commit,
         repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,

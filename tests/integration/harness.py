@@ -29,6 +29,7 @@ from action.attestation.keys import KeySigner
 from action.config import Config, RunFacts
 from action.index import IndexConfig, Outcome, PackageIndex
 from action.job import ApprovalRecord, Job, Services
+from action.progress import StepStarted
 from action.rehearse import LocalTags
 from action.retry import Backoff
 from action.stores.local import LocalStore
@@ -38,6 +39,8 @@ from tests.tiny_project import write_project
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+
+    from action.progress import ProgressEvent
 
 NAME = "tiny-release"
 DIST = "tiny_release"
@@ -142,15 +145,15 @@ class WatchedIndex(PackageIndex):
 
 @dataclass
 class Progress:
-    """The job's progress lines; raises ProcessDied on reaching the step `stop_before`."""
+    """The job's progress events; raises ProcessDied on reaching the step `stop_before`."""
 
     stop_before: str | None = None
-    lines: list[str] = field(default_factory=list)
+    events: list[ProgressEvent] = field(default_factory=list)
 
-    def __call__(self, text: str) -> None:
-        if self.stop_before is not None and text.startswith(f"{self.stop_before}:"):
-            raise ProcessDied(f"killed before {text}")
-        self.lines.append(text)
+    def __call__(self, event: ProgressEvent) -> None:
+        if isinstance(event, StepStarted) and event.kind.value == self.stop_before:
+            raise ProcessDied(f"killed before {event.title}")
+        self.events.append(event)
 
 
 @dataclass

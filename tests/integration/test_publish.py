@@ -19,6 +19,7 @@ from action import pipeline
 from action.attestation.keys import generate_key
 from action.errors import DigestMismatchError, ReleaseError
 from action.index import Outcome
+from action.progress import Notice
 from statemachine.events import Approved, UploadStarted
 from statemachine.plan import StopKind
 from statemachine.states import EventType, State
@@ -186,7 +187,7 @@ def test_rerun_after_publishing_does_nothing(world, tmp_path):
     assert {name: path.read_bytes() for name, path in assets(world).items()} == before
     assert job.log.to_bytes() == first.log.to_bytes() and job.unflushed == 0
     assert uploads.done == []
-    assert "the release is already published: nothing to do" in progress.lines
+    assert Notice(text="the release is already published: nothing to do") in progress.events
 
 
 # --- crashes ------------------------------------------------------------------------------------
