@@ -194,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report(error: ReleaseError) -> None:
+def report_error(error: ReleaseError) -> None:
     """Turn an error into an annotation (on GitHub), a summary line, and stderr text."""
     if runner.on_github():
         runner.annotate("error", str(error), title=error.title)
@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReleaseError as error:
         if debug:
             raise
-        report(error)
+        report_error(error)
         return error.exit_code
 
 

@@ -134,7 +134,8 @@ class Job:
                                       first_new_seq=first_new)
         self.unflushed = 0
 
-    def commit(self, lane: str, *payloads: Payload) -> None:
+    def record_and_flush(self, lane: str, *payloads: Payload) -> None:
+        """Append one batch of events and store the log once (see docs/adr/0002)."""
         for payload in payloads:
             self.record(lane, payload)
         self.flush()

@@ -65,7 +65,7 @@ def build_part(job: Job, step: Step) -> None:
     parts = job.config.parts
     job.services.progress(BuildingPart(part=part, total=len(parts),
                                        number=parts.index(part) + 1 if part in parts else 1))
-    job.commit(lane.name, BuildStarted(part=part))
+    job.record_and_flush(lane.name, BuildStarted(part=part))
     out = job.workdir / "build" / part
     shutil.rmtree(out, ignore_errors=True)
     epoch = lane.opened.source_date_epoch
@@ -91,7 +91,7 @@ def build_part(job: Job, step: Step) -> None:
         part=part, tools=dict(output.tools),
         images=tuple(Image(name=i.name, digest=i.digest) for i in output.images),
     )
-    job.commit(lane.name, *records, finished)
+    job.record_and_flush(lane.name, *records, finished)
 
 
 def take_in(job: Job, step: Step) -> None:
@@ -102,7 +102,7 @@ def take_in(job: Job, step: Step) -> None:
         builders.check_dist(path, lane.opened.tag)
         records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))
         log.info("file.taken-in", file=name, sha256=digest_of(path))
-    job.commit(lane.name, *records)
+    job.record_and_flush(lane.name, *records)
 
 
 def expected_wheels(job: Job) -> list[str] | None:
@@ -131,4 +131,5 @@ def seal_built(job: Job, step: Step) -> None:
         builders.compare_identifiers(expected, wheels).check()
     elif lane.is_backfill or not wheels:
         log.info("completeness.pure", wheels=wheels)
-    job.commit(step.lane, Built(manifest=manifest_digest([a.file for a in lane.files.values()])))
+    manifest = manifest_digest([a.file for a in lane.files.values()])
+    job.record_and_flush(step.lane, Built(manifest=manifest))

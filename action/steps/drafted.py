@@ -52,11 +52,11 @@ def attach(job: Job, step: Step) -> None:
         return
     new = [AssetUploadStarted(file=f) for f in wanted if f.name not in lane.assets_started]
     if new:
-        job.commit(lane.name, *new)
+        job.record_and_flush(lane.name, *new)
     existing = {a.name: a for a in job.services.store.list_assets(release_id)}
     for file in wanted:
         asset_id = _attach_one(job, release_id, file, existing.get(file.name))
-        job.commit(lane.name, AssetUploaded(file=file, asset_id=asset_id))
+        job.record_and_flush(lane.name, AssetUploaded(file=file, asset_id=asset_id))
 
 
 check_assets = attach
@@ -64,5 +64,5 @@ check_assets = attach
 
 def seal_draft(job: Job, step: Step) -> None:
     verify_draft(job)
-    job.commit(step.lane, Drafted(manifest=job.lane.manifest()))
+    job.record_and_flush(step.lane, Drafted(manifest=job.lane.manifest()))
     report.update_release_body(job)

@@ -88,7 +88,7 @@ def upload(job: Job, step: Step) -> None:
     intents = [UploadStarted(index=index_name, file=f) for f in files
                if f.name not in record.started]
     if intents:
-        job.commit(lane.name, *intents)
+        job.record_and_flush(lane.name, *intents)
     index = job.services.indexes(index_name)
     attestations = {a.name: a for a in lane.attestations}
     for number, file in enumerate(files, start=1):
@@ -98,7 +98,7 @@ def upload(job: Job, step: Step) -> None:
         job.services.progress(FileUploaded(index=index_name, name=file.name,
                                            outcome=outcome.value, number=number,
                                            total=len(files)))
-        job.commit(lane.name, UploadConfirmed(index=index_name, file=file,
+        job.record_and_flush(lane.name, UploadConfirmed(index=index_name, file=file,
                                               uploaded=outcome is Outcome.UPLOADED))
 
 
@@ -108,13 +108,13 @@ def seal_index(job: Job, step: Step) -> None:
     project = _project(lane.dists()[0].name)
     if index_name == "testpypi":
         if job.config.skip_test_pypi:
-            job.commit(step.lane, TestPublished(skipped=True))
+            job.record_and_flush(step.lane, TestPublished(skipped=True))
             return
         url = job.services.indexes(index_name).config.project_url(project)
-        job.commit(step.lane, TestPublished(url=url))
+        job.record_and_flush(step.lane, TestPublished(url=url))
         return
     url = job.services.indexes(index_name).config.project_url(project)
-    job.commit(step.lane, Published(url=url))
+    job.record_and_flush(step.lane, Published(url=url))
 
 
 def publish_release(job: Job, step: Step) -> None:

@@ -44,7 +44,7 @@ def open_lane(job: Job, step: Step) -> None:
         )
         log.warning("release.immutable", lane=step.lane, plan=message)
         job.services.progress(Notice(text=message))
-    job.commit(step.lane, LaneOpened(
+    job.record_and_flush(step.lane, LaneOpened(
         tag=config.tag, version=tag_version(config.tag), commit=info.commit,
         repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,
     ))
@@ -55,13 +55,14 @@ def find_or_create_release(job: Job, step: Step) -> None:
     store = job.services.store
     lane = job.lane
     if not lane.release_requested:
-        job.commit(step.lane, ReleaseRequested(tag=lane.opened.tag))
+        job.record_and_flush(step.lane, ReleaseRequested(tag=lane.opened.tag))
     if lane.is_backfill and job.own_release:
         backfill: ReleaseInfo = store.ensure_backfill_draft(
             lane.opened.tag, lane.name, commit=lane.opened.commit,
             body=report.release_body(job.log.state, job.config))
         job.move_to(backfill)
-        job.commit(step.lane, ReleaseRecorded(release_id=backfill.release_id, url=backfill.url))
+        job.record_and_flush(step.lane, ReleaseRecorded(release_id=backfill.release_id,
+                                                        url=backfill.url))
         return
     release = store.find_release(lane.opened.tag)
     if release is None:
@@ -73,4 +74,5 @@ def find_or_create_release(job: Job, step: Step) -> None:
     else:
         log.info("release.found", release_id=release.release_id, draft=release.draft)
     job.release = release
-    job.commit(step.lane, ReleaseRecorded(release_id=release.release_id, url=release.url))
+    job.record_and_flush(step.lane, ReleaseRecorded(release_id=release.release_id,
+                                                    url=release.url))
