@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import importlib.metadata
 import io
-import os
 import platform as _platform
 import re
 import shutil
@@ -35,16 +34,18 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
 
+from action.config import on_github
 from action.docker_engine import DockerInfo, ImageRecord, check_docker, image_record
 from action.errors import BuildError, CommandError, ConfigError
 from action.logs import get_logger
 from action.proc import run
-from action.runner import on_github
+from action.tags import tag_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from packaging.version import Version
 
 __all__ = [
     "BuildOutput",
@@ -177,14 +178,14 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def _build_env(env: Mapping[str, str] | None, source_date_epoch: int) -> dict[str, str]:
+def _build_env(env: Mapping[str, str], source_date_epoch: int) -> dict[str, str]:
     if source_date_epoch < ZIP_EPOCH_MIN:
         raise ConfigError(
             f"SOURCE_DATE_EPOCH={source_date_epoch} is before 1980-01-01",
             hint="Wheels are zip files, which cannot hold earlier dates; use the tag commit's "
             "date (`git log -1 --format=%ct TAG`).",
         )
-    merged = dict(os.environ if env is None else env)
+    merged = dict(env)
     merged["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
     return merged
 
@@ -199,9 +200,9 @@ def _check_project(project: Path) -> Path:
     return project
 
 
-def _show(title: str, text: str) -> None:
+def _show(title: str, text: str, env: Mapping[str, str]) -> None:
     """A tool's full output, folded in the runner's log (debug output elsewhere)."""
-    if not on_github():
+    if not on_github(env):
         log.debug("output", title=title, text=text.rstrip())
         return
     sys.stderr.write(f"::group::{title}\n{text.rstrip()}\n::endgroup::\n")
@@ -233,7 +234,7 @@ def build_sdist(
     out_dir: Path,
     *,
     source_date_epoch: int,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> BuildOutput:
     """`python -m build --sdist`, then normalise the archive (see the module docstring)."""
     files = _python_build(
@@ -252,7 +253,7 @@ def build_pure_wheel(
     out_dir: Path,
     *,
     source_date_epoch: int,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> BuildOutput:
     """`python -m build --wheel` for a pure-Python project; refuses a platform wheel."""
     files = _python_build(
@@ -277,7 +278,7 @@ def _python_build(
     *,
     suffix: str,
     source_date_epoch: int,
-    env: Mapping[str, str] | None,
+    env: Mapping[str, str],
 ) -> tuple[Path, ...]:
     project = _check_project(project)
     build_env = _build_env(env, source_date_epoch)
@@ -377,11 +378,11 @@ def expected_identifiers(
     platform: str = "linux",
     *,
     only: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> list[str]:
     """The build identifiers cibuildwheel would build (`--print-build-identifiers`, offline)."""
     project = _check_project(project)
-    run_env = dict(os.environ if env is None else env)
+    run_env = dict(env)
     identifiers: list[str] = []
     for selection in _selections(platform, only):
         output = _cibuildwheel(
@@ -425,7 +426,7 @@ def build_wheels(
                 project, ["--output-dir", staging, *selection], build_env,
                 f"build wheels ({' '.join(selection)})",
             )
-            _show(f"cibuildwheel {' '.join(selection)}", output)
+            _show(f"cibuildwheel {' '.join(selection)}", output, build_env)
             images.update(dict.fromkeys(_IMAGE_LINE.findall(output)))
         files += _collect(Path(staging), out_dir.resolve(), ".whl")
     if files and not images:
@@ -504,16 +505,6 @@ def compare_identifiers(expected: Iterable[str], wheel_names: Iterable[str]) -> 
 # -- checks on a built file ----------------------------------------------------------------
 
 
-def _tag_version(tag: str) -> Version:
-    try:
-        return Version(tag.removeprefix("v"))
-    except InvalidVersion as exc:
-        raise ConfigError(
-            f"tag {tag!r} is not a version",
-            hint="Release tags are PEP 440 versions, optionally with a leading v (v1.2.3).",
-        ) from exc
-
-
 def _file_version(name: str) -> Version:
     try:
         if name.endswith(".whl"):
@@ -528,11 +519,11 @@ def _file_version(name: str) -> Version:
 
 def check_version(filename: str, tag: str) -> None:
     """The version in the file name must be the tag's version (both PEP 440 normalised)."""
-    tag_version = _tag_version(tag)
+    version = tag_version(tag)
     file_version = _file_version(filename)
-    if str(file_version) != str(tag_version):
+    if str(file_version) != str(version):
         raise BuildError(
-            f"{filename} has version {file_version}, but the tag {tag} says {tag_version}",
+            f"{filename} has version {file_version}, but the tag {tag} says {version}",
             hint="Set the version in pyproject.toml to the tag's version, commit, and tag that "
             "commit with a new tag (a pushed tag is never moved).",
         )

@@ -11,26 +11,23 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from action import logs, runner
+from action.config import RunnerFiles, debug_requested, read_environment
 from action.errors import ConfigError, ReleaseError, VerificationError
 from statemachine import log as eventlog
 from statemachine.diagram import mermaid
 from statemachine.plan import Request, StepInput, plan
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from action.attestation.verify import FileVerdict
     from statemachine.replay import ReleaseState
-
-DEBUG_ENV = "RELEASE_ACTION_DEBUG"
-
 
 def _read_log(path: Path) -> ReleaseState:
     try:
@@ -43,7 +40,7 @@ def _read_log(path: Path) -> ReleaseState:
     return eventlog.load(data).state
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, _env: Mapping[str, str]) -> int:
     state = _read_log(args.log)
     if not state.lanes:
         print(f"{args.log}: an empty log; no lane has started")
@@ -61,7 +58,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_diagram(args: argparse.Namespace) -> int:
+def cmd_diagram(args: argparse.Namespace, _env: Mapping[str, str]) -> int:
     lanes = {}
     if args.log is not None:
         state = _read_log(args.log)
@@ -70,13 +67,13 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
+def cmd_run(_args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from action.github_run import run_action  # noqa: PLC0415 - heavy
 
-    return run_action(os.environ)
+    return run_action(env)
 
 
-def cmd_rehearse(args: argparse.Namespace) -> int:
+def cmd_rehearse(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from action.rehearse import Rehearsal, project_version, rehearse  # noqa: PLC0415 - heavy
 
     project = args.project.resolve()
@@ -92,14 +89,13 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    return rehearse(rehearsal, out)
+    return rehearse(rehearsal, out, env)
 
 
-def _download_release(tag: str, dest: Path) -> Path:
-    """Every file of the release of `tag` (GITHUB_API_URL, GITHUB_TOKEN, --repository)."""
+def _download_release(tag: str, dest: Path, env: Mapping[str, str]) -> Path:
+    """Every file of the release of `tag` (GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY)."""
     from action.stores.github import open_github_store  # noqa: PLC0415 - heavy
 
-    env = os.environ
     store = open_github_store(api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
                               token=env.get("GITHUB_TOKEN", ""),
                               repository=env.get("GITHUB_REPOSITORY", ""))
@@ -113,11 +109,11 @@ def _download_release(tag: str, dest: Path) -> Path:
     return dest
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from action.attestation.verify import FileStatus, verify_provenance  # noqa: PLC0415
 
     if args.release:
-        folder = _download_release(args.release, Path(tempfile.mkdtemp(prefix="verify-")))
+        folder = _download_release(args.release, Path(tempfile.mkdtemp(prefix="verify-")), env)
     elif args.directory is not None:
         folder = args.directory
     else:
@@ -194,11 +190,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report_error(error: ReleaseError) -> None:
+def report_error(error: ReleaseError, files: RunnerFiles) -> None:
     """Turn an error into an annotation (on GitHub), a summary line, and stderr text."""
-    if runner.on_github():
+    if files.on_github:
         runner.annotate("error", str(error), title=error.title)
         runner.append_summary(
+            files,
             f"**{error.title}:** {error.message}\n\n"
             + (f"{error.hint}\n\n" if error.hint else "")
             + "**Next:** fix the cause, then re-run this workflow or dispatch it with this tag: "
@@ -209,17 +206,17 @@ def report_error(error: ReleaseError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    debug = args.debug or os.environ.get(DEBUG_ENV) == "1" or (
-        args.command == "run" and os.environ.get("INPUT_DEBUG", "").lower() == "true")
+    env = read_environment()
+    debug = args.debug or debug_requested(env, command=args.command)
     quiet = args.command == "rehearse" and not args.verbose
     logs.configure(json=args.json_logs, debug=debug, quiet=quiet)
-    func: Callable[[argparse.Namespace], int] = args.func
+    func: Callable[[argparse.Namespace, Mapping[str, str]], int] = args.func
     try:
-        return func(args)
+        return func(args, env)
     except ReleaseError as error:
         if debug:
             raise
-        report_error(error)
+        report_error(error, RunnerFiles.from_env(env))
         return error.exit_code
 
 

@@ -1,16 +1,20 @@
 """Configuration, parsed once into frozen dataclasses: the action's inputs and the runner's facts.
 
-The runner hands inputs over as `INPUT_<NAME>` with the name upper-cased and hyphens kept
-(`INPUT_GITHUB-TOKEN`); a shell would drop those, Python reads them. Everything else comes
-from the runner's `GITHUB_*` variables and the event payload at `GITHUB_EVENT_PATH`.
+This is the one module that reads the process environment (`read_environment`); everyone else
+is handed the frozen copy or what was parsed from it. The runner hands inputs over as
+`INPUT_<NAME>` with the name upper-cased and hyphens kept (`INPUT_GITHUB-TOKEN`); a shell would
+drop those, Python reads them. Everything else comes from the runner's `GITHUB_*` variables and
+the event payload at `GITHUB_EVENT_PATH`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from action.errors import ConfigError
@@ -22,6 +26,10 @@ from statemachine.plan import StepInput
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+DEBUG_ENV = "RELEASE_ACTION_DEBUG"  # "1": tracebacks and debug logs, for every command
+# Seconds between GitHub writes (default: as GitHub asks of integrations); 0 for servers
+# without that limit, and for tests.
+WRITE_INTERVAL_ENV = "RELEASE_ACTION_WRITE_INTERVAL"
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
 PR_EVENTS = frozenset({
@@ -52,6 +60,48 @@ INPUTS: dict[str, str] = {
     "signing-key": "",
     "debug": "false",
 }
+
+
+def read_environment() -> Mapping[str, str]:
+    """The process environment, read here and nowhere else: a frozen copy to pass down."""
+    return MappingProxyType(dict(os.environ))
+
+
+def debug_requested(env: Mapping[str, str], *, command: str) -> bool:
+    """RELEASE_ACTION_DEBUG=1, or the action's own `debug` input when the runner starts it."""
+    return env.get(DEBUG_ENV) == "1" or (
+        command == "run" and env.get("INPUT_DEBUG", "").lower() == "true")
+
+
+def write_interval(env: Mapping[str, str]) -> float | None:
+    """The pause between GitHub writes: RELEASE_ACTION_WRITE_INTERVAL, else 0.75 s; 0: none."""
+    value = env.get(WRITE_INTERVAL_ENV, "0.75")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{WRITE_INTERVAL_ENV} must be a number of seconds, not {value!r}",
+                          hint="Unset it to pace writes as GitHub asks.") from None
+    return seconds or None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunnerFiles:
+    """What the runner offers this process: whether it is one, and the files it reads back."""
+
+    on_github: bool = False
+    step_summary: Path | None = None  # GITHUB_STEP_SUMMARY
+    outputs: Path | None = None  # GITHUB_OUTPUT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RunnerFiles:
+        summary, outputs = env.get("GITHUB_STEP_SUMMARY"), env.get("GITHUB_OUTPUT")
+        return cls(on_github=on_github(env), step_summary=Path(summary) if summary else None,
+                   outputs=Path(outputs) if outputs else None)
+
+
+def on_github(env: Mapping[str, str]) -> bool:
+    """Whether `env` is a GitHub Actions runner's."""
+    return env.get("GITHUB_ACTIONS") == "true"
 
 
 def read_input(env: Mapping[str, str], name: str) -> str:

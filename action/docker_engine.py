@@ -7,7 +7,6 @@ is the seam tests replace (the default reads DOCKER_HOST and friends: `docker.fr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -99,16 +98,16 @@ def _repository(name: str) -> str:
     return head if sep and "/" not in tail else name
 
 
-def _endpoint(env: Mapping[str, str] | None = None) -> str:
-    return (os.environ if env is None else env).get("DOCKER_HOST", "unix:///var/run/docker.sock")
+def _endpoint(env: Mapping[str, str]) -> str:
+    return env.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
-def _client(env: Mapping[str, str] | None, client_factory: Callable[[], Any] | None) -> Any:
+def _client(env: Mapping[str, str], client_factory: Callable[[], Any] | None) -> Any:
     endpoint = _endpoint(env)
     try:
         if client_factory is not None:
             return client_factory()
-        return docker.from_env(environment=dict(os.environ if env is None else env))
+        return docker.from_env(environment=dict(env))
     except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
         raise DockerUnavailableError(
             f"cannot connect to the Docker engine at {endpoint}: {exc}", hint=_HINT
@@ -116,11 +115,12 @@ def _client(env: Mapping[str, str] | None, client_factory: Callable[[], Any] | N
 
 
 def check_docker(
-    env: Mapping[str, str] | None = None, *, client_factory: Callable[[], Any] | None = None
+    env: Mapping[str, str], *, client_factory: Callable[[], Any] | None = None
 ) -> DockerInfo:
     """Ask the engine for its version; DockerUnavailableError saying what to set up if it fails.
 
-    `env` is the environment whose DOCKER_HOST (and TLS settings) count: os.environ by default.
+    `env` is the environment whose DOCKER_HOST (and TLS settings) count (the job's, from
+    `action.config.read_environment`).
     """
     endpoint = _endpoint(env)
     client = _client(env, client_factory)
@@ -146,7 +146,7 @@ def check_docker(
 
 def image_record(
     name: str,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     *,
     client_factory: Callable[[], Any] | None = None,
 ) -> ImageRecord:

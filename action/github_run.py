@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,10 +11,10 @@ from action import pipeline, report, runner
 from action.attestation.keys import KeySigner
 from action.attestation.pep740 import ensure_publish_attestations
 from action.attestation.signers import SignerConfig, make_signer
-from action.config import Config, from_env
+from action.config import Config, RunnerFiles, from_env, write_interval
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, TrustedPublishing, jwt_claims, open_index
-from action.job import ApprovalRecord, Job, Services, TagInfo
+from action.job import ApprovalRecord, Job, Services
 from action.logs import get_logger
 from action.proc import run as run_command
 from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
 
     from action.index import PackageIndex
     from action.progress import ProgressEvent
+    from action.tags import TagInfo
     from statemachine.plan import Plan
 
 log = get_logger(__name__)
@@ -40,8 +40,7 @@ class GitHubTags:
         self.store, self.project, self.sha = store, project, sha
 
     def resolve(self, tag: str) -> TagInfo:
-        info = self.store.resolve_tag(tag)
-        return TagInfo(tag=info.tag, commit=info.commit, epoch=info.commit_date_epoch)
+        return self.store.resolve_tag(tag)
 
     def checked_out(self) -> str:
         try:
@@ -87,20 +86,18 @@ def in_environment(config: Config, approvals: GitHubApprovals) -> bool:
     return bool(approvals.approvals(environment))
 
 
-def _credentials(config: Config, name: str) -> ApiToken | TrustedPublishing:
+def _credentials(config: Config, name: str, env: Mapping[str, str]
+                 ) -> ApiToken | TrustedPublishing:
     password = config.test_password if name == "testpypi" else config.password
     if password:
         return ApiToken(password)
-    return TrustedPublishing.from_env(dict(os.environ), environment=config.approval_environment)
+    return TrustedPublishing.from_env(env, environment=config.approval_environment)
 
 
 def make_services(config: Config, env: Mapping[str, str]) -> Services:
-    # Writes are paced as GitHub asks of integrations; RELEASE_ACTION_WRITE_INTERVAL (seconds)
-    # overrides it, for GitHub Enterprise servers without that limit and for tests.
-    interval = float(env.get("RELEASE_ACTION_WRITE_INTERVAL", "0.75"))
     store = open_github_store(api_url=config.run.api_url, token=config.github_token,
                               repository=config.run.repository,
-                              tuning=GitHubTuning(seconds_between_writes=interval or None))
+                              tuning=GitHubTuning(seconds_between_writes=write_interval(env)))
     approvals = GitHubApprovals(store, config.run.run_id)
     clients: dict[str, PackageIndex] = {}
 
@@ -108,7 +105,8 @@ def make_services(config: Config, env: Mapping[str, str]) -> Services:
         if name not in clients:
             url = config.test_repository_url if name == "testpypi" else config.repository_url
             clients[name] = open_index(IndexConfig.create(
-                name, credentials=_credentials(config, name), upload_url=url))  # type: ignore[arg-type]  # "testpypi" | "pypi"
+                name, credentials=_credentials(config, name, env), upload_url=url),  # type: ignore[arg-type]  # "testpypi" | "pypi"
+                environ=env)
         return clients[name]
 
     public_key = KeySigner.from_pem(config.signing_key).public_pem if config.signing_key \
@@ -204,8 +202,9 @@ def run_action(env: Mapping[str, str]) -> int:
         store = services.store
         if isinstance(store, GitHubStore):
             store.close()
-    runner.write_outputs(outputs(job, final))
-    runner.append_summary(report.job_summary(job, final))
+    files = RunnerFiles.from_env(env)
+    runner.write_outputs(files, outputs(job, final))
+    runner.append_summary(files, report.job_summary(job, final))
     log.info("stopped", reason=final.stop.kind.value, next=final.stop.message)
     if final.stop.kind is not StopKind.DONE:
         runner.annotate("notice", final.stop.message, title="release-action: next")

@@ -17,7 +17,6 @@ import base64
 import enum
 import html
 import json
-import os
 import re
 import sys
 import time
@@ -67,6 +66,7 @@ __all__ = [
     "parse_simple_html",
     "parse_simple_json",
     "parse_twine_failure",
+    "project_of",
 ]
 
 log = get_logger(__name__)
@@ -118,10 +118,9 @@ class TrustedPublishing:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, environment: str = ""
+        cls, env: Mapping[str, str], *, environment: str = ""
     ) -> TrustedPublishing:
         """Read the repository and workflow file from the runner's variables."""
-        env = os.environ if environ is None else environ
         workflow_ref = env.get("GITHUB_WORKFLOW_REF", "")  # o/r/.github/workflows/x.yml@ref
         workflow = workflow_ref.split("@", 1)[0].rsplit("/", 1)[-1] if workflow_ref else ""
         return cls(
@@ -518,8 +517,10 @@ class PackageIndex:
         minter: Callable[[IndexConfig], MintedToken] = mint_token,
         clock: Callable[[], float] = time.time,
         timeout: float = 30.0,
+        environ: Mapping[str, str],
     ) -> None:
         self.config = config
+        self._environ = environ  # the job's environment, for twine (TWINE_* replaced)
         self._session = session or requests.Session()
         self._backoff = backoff or Backoff()
         self._minter = minter
@@ -574,7 +575,7 @@ class PackageIndex:
 
     def _twine_env(self) -> dict[str, str]:
         username, password = self._login()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
+        env = {k: v for k, v in self._environ.items() if not k.startswith("TWINE_")}
         env.update(TWINE_USERNAME=username, TWINE_PASSWORD=password,
                    COLUMNS="500", NO_COLOR="1", TERM="dumb")
         return env
@@ -613,7 +614,7 @@ class PackageIndex:
         return PackageIndexError(text, hint=self._hint_for(failure.status, path))
 
     def _hint_for(self, status: int, path: Path) -> str:
-        project = _project_of(path)
+        project = project_of(path.name)
         if status in {401, 403}:
             if isinstance(self.config.credentials, TrustedPublishing):
                 return (f"The minted token may not upload to {project}. "
@@ -634,7 +635,7 @@ class PackageIndex:
     ) -> Outcome:
         """Make the index hold exactly these bytes under this name, uploading at most once."""
         sha256 = sha256.lower()
-        project, where = _project_of(path), f"{self.config.name} ({self.config.simple_url})"
+        project, where = project_of(path.name), f"{self.config.name} ({self.config.simple_url})"
         held = self.files(project).get(path.name)
         if held is not None:
             _require_same(path.name, sha256, held, where)
@@ -674,14 +675,15 @@ def _require_same(name: str, sha256: str, held: str, where: str, *,
         raise DigestMismatchError(name, sha256, held, where=where, hint=hint)
 
 
-def _project_of(path: Path) -> str:
+def project_of(name: str) -> str:
+    """The (normalised) project a dist file name belongs to: `Sample_Pure-1.0.tar.gz` -> ..."""
     try:
-        if path.name.endswith(".whl"):
-            return str(parse_wheel_filename(path.name)[0])
-        return str(parse_sdist_filename(path.name)[0])
+        if name.endswith(".whl"):
+            return str(parse_wheel_filename(name)[0])
+        return str(parse_sdist_filename(name)[0])
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise PackageIndexError(
-            f"{path.name} is not a wheel or sdist file name",
+            f"{name} is not a wheel or sdist file name",
             hint="Only .whl and .tar.gz distributions built by the release can be uploaded.",
         ) from exc
 

@@ -27,17 +27,11 @@ if TYPE_CHECKING:
     from action.index import PackageIndex
     from action.progress import ProgressEvent
     from action.stores.base import ReleaseInfo, ReleaseStore
+    from action.tags import TagInfo
     from statemachine.events import Payload
     from statemachine.replay import LaneState, ReleaseRef
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    tag: str
-    commit: str
-    epoch: int  # the commit's time: SOURCE_DATE_EPOCH
 
 
 @dataclass(frozen=True, slots=True)

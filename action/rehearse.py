@@ -13,7 +13,6 @@ import contextlib
 import getpass
 import importlib.util
 import io
-import os
 import shlex
 import shutil
 import socket
@@ -36,17 +35,17 @@ from action.attestation.keys import KeySigner, generate_key
 from action.config import Config, RunFacts
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, open_index
-from action.job import ApprovalRecord, Job, Services, TagInfo
-from action.logs import LOCAL_ENV, get_logger
+from action.job import ApprovalRecord, Job, Services
+from action.logs import get_logger, no_runner
 from action.proc import run
 from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
-from action.steps.tagged import tag_version
 from action.stores.local import LocalStore
+from action.tags import TagInfo, tag_version
 from statemachine.diagram import mermaid
 from statemachine.plan import StepInput, StepKind, StopKind
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from action.index import PackageIndex
     from action.progress import ProgressEvent
@@ -126,7 +125,7 @@ def is_pure(project: Path) -> bool:
     return not any(any(project.rglob(pattern)) for pattern in NATIVE_SOURCES)
 
 
-def docker_available(env: dict[str, str]) -> bool:
+def docker_available(env: Mapping[str, str]) -> bool:
     from action.docker_engine import check_docker  # noqa: PLC0415 - only when rehearsing
 
     try:
@@ -232,14 +231,16 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
     return config, skipped
 
 
-def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]) -> Services:
+def make_services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None],
+                  env: Mapping[str, str]) -> Services:
     key = KeySigner.from_pem(signing_key(r.workdir))
     clients: dict[str, PackageIndex] = {}
 
     def index(name: str) -> PackageIndex:
         if name not in clients:
             clients[name] = open_index(IndexConfig.create(
-                name, credentials=ApiToken("rehearsal"), upload_url=urls[name]))  # type: ignore[arg-type]  # "testpypi" | "pypi"
+                name, credentials=ApiToken("rehearsal"), upload_url=urls[name]),  # type: ignore[arg-type]  # "testpypi" | "pypi"
+                environ=env)
         return clients[name]
 
     return Services(
@@ -248,7 +249,7 @@ def services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]) -> 
         approvals=LocalApprovals(approve=r.approve, interactive=r.interactive, out=out),
         indexes=index,
         signer=lambda: key,
-        build_env=dict(os.environ),
+        build_env=env,
         public_key=key.public_pem,
         in_environment=lambda _env: True,
         progress=ProgressLines(out, color=r.color),
@@ -332,23 +333,16 @@ def _top_level_modules(python: Path, name: str) -> list[str]:
                ).stdout.split()
 
 
-def rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
-    """Rehearse the release; workflow commands are off while it runs (there is no runner)."""
-    before = os.environ.get(LOCAL_ENV)
-    os.environ[LOCAL_ENV] = "1"
-    try:
-        return _rehearse(r, out)
-    finally:
-        if before is None:
-            os.environ.pop(LOCAL_ENV, None)
-        else:
-            os.environ[LOCAL_ENV] = before
+def rehearse(r: Rehearsal, out: Callable[[str], None], env: Mapping[str, str]) -> int:
+    """Rehearse the release in environment `env` (`config.read_environment()`); workflow
+    commands are off while it runs (there is no runner)."""
+    with no_runner():
+        return _rehearse(r, out, env)
 
 
-def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
+def _rehearse(r: Rehearsal, out: Callable[[str], None], env: Mapping[str, str]) -> int:
     check_pypiserver()
     r.workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
     config, skipped = make_config(r, docker=r.docker and docker_available(env))
     tag_version(r.tag)
     for line in skipped:
@@ -356,7 +350,7 @@ def _rehearse(r: Rehearsal, out: Callable[[str], None]) -> int:
     out(f"rehearsing {config.tag} of {r.project} in {r.workdir}\n")
     with local_indexes(r.workdir) as urls:
         out(f"local Test PyPI {urls['testpypi']}, local PyPI {urls['pypi']}\n")
-        job = Job(config, services(r, urls, out), r.workdir / "job")
+        job = Job(config, make_services(r, urls, out, env), r.workdir / "job")
         try:
             final = pipeline.run(job)
         except KeyboardInterrupt:

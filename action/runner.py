@@ -1,15 +1,14 @@
 """The GitHub runner's contract, outward: annotations, groups, step summary, outputs.
 
 Inputs (INPUT_*, GITHUB_*, the event payload) are read in `action/config.py`; this module
-writes what the runner reads back: workflow commands on stdout and the file commands.
+writes what the runner reads back: workflow commands on stdout and the file commands, at the
+paths `config.RunnerFiles` holds.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from action.logs import scrub
@@ -17,11 +16,9 @@ from action.logs import scrub
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from action.config import RunnerFiles
+
 MAX_ANNOTATIONS = 10  # the runner shows at most 10 errors and 10 warnings per step
-
-
-def on_github() -> bool:
-    return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
 def _escape_data(text: str) -> str:
@@ -47,20 +44,18 @@ def end_group() -> None:
     print("::endgroup::", flush=True)
 
 
-def append_summary(markdown: str) -> None:
+def append_summary(files: RunnerFiles, markdown: str) -> None:
     """Append Markdown to the step summary, when the runner gave us one."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with Path(path).open("a", encoding="utf-8") as handle:
+    if files.step_summary:
+        with files.step_summary.open("a", encoding="utf-8") as handle:
             handle.write(scrub(markdown).rstrip("\n") + "\n")
 
 
-def write_outputs(outputs: Mapping[str, str]) -> None:
+def write_outputs(files: RunnerFiles, outputs: Mapping[str, str]) -> None:
     """Write step outputs to $GITHUB_OUTPUT (multi-line values with a random delimiter)."""
-    path = os.environ.get("GITHUB_OUTPUT")
-    if not path:
+    if not files.outputs:
         return
-    with Path(path).open("a", encoding="utf-8") as handle:
+    with files.outputs.open("a", encoding="utf-8") as handle:
         for name, value in outputs.items():
             if "\n" in value:
                 delimiter = f"ghadelimiter_{secrets.token_hex(16)}"

@@ -4,7 +4,6 @@ for Test PyPI and PyPI.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -13,6 +12,7 @@ from pypi_attestations import Attestation, AttestationError, Distribution
 
 from action.attestation.keyless import oidc_available, open_sigstore_signer, sigstore_call
 from action.attestation.signers import write_atomic
+from action.config import read_environment
 from action.digests import sha256_file
 from action.errors import ConfigError, SigningError
 from action.logs import get_logger
@@ -57,7 +57,8 @@ def ensure_publish_attestations(
     """
     missing = [d for d in dists if not _reusable(d)]
     if missing:
-        made = (attest or sigstore_attester(os.environ if environ is None else environ))(missing)
+        env = read_environment() if environ is None else environ
+        made = (attest or sigstore_attester(env))(missing)
         for dist, text in zip(missing, made, strict=True):
             write_atomic(attestation_path(dist), text)
         log.info("publish attestations made", files=[d.name for d in missing])

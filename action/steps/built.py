@@ -10,10 +10,10 @@ import shutil
 from typing import TYPE_CHECKING
 
 from action import builders
-from action.errors import ConfigError
 from action.lane_files import digest_of, file_ref, files_dir, verify_local
 from action.logs import get_logger
 from action.progress import BuildingPart
+from action.tags import check_checkout
 from statemachine.events import BuildFinished, BuildStarted, Built, FileRecorded, Image
 from statemachine.ledger import is_wheel, manifest_digest
 from statemachine.replay import TAKEN_IN
@@ -28,16 +28,8 @@ PURE_PART = "wheel"  # a pure-Python wheel, built with `python -m build --wheel`
 
 
 def _check_checkout(job: Job) -> None:
-    commit = job.lane.opened.commit
-    actual = job.services.tags.checked_out()
-    if actual != commit:
-        raise ConfigError(
-            f"the job is checked out at {actual[:12] or 'an unknown commit'}, but tag "
-            f"{job.lane.opened.tag} is commit {commit[:12]}: a release builds only from the "
-            "tag's own commit",
-            hint="Check out the tag in the workflow (actions/checkout with `ref: <tag>`), "
-            "also when re-dispatching or backfilling.",
-        )
+    opened = job.lane.opened
+    check_checkout(opened.tag, opened.commit, job.services.tags.checked_out())
 
 
 def _only(job: Job, platform: str) -> list[str]:

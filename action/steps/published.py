@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
 from action import report
 from action.attestation.verify import verify_provenance
 from action.errors import DigestMismatchError, VerificationError
-from action.index import Outcome
+from action.index import Outcome, project_of
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.progress import FileUploaded, Notice
@@ -52,7 +50,7 @@ def _verify_provenance(job: Job, paths: dict[str, Path]) -> None:
 def _preflight(job: Job, index_name: str, files: list[FileRef]) -> None:
     """Stop before the first upload if the index holds any of the names with other bytes."""
     index = job.services.indexes(index_name)
-    projects = {_project(f.name) for f in files}
+    projects = {project_of(f.name) for f in files}
     held: dict[str, str] = {}
     for project in projects:
         held.update(index.files(project))
@@ -64,12 +62,6 @@ def _preflight(job: Job, index_name: str, files: list[FileRef]) -> None:
                 hint="Nothing was uploaded. An index never replaces a file: release a new "
                 "version.",
             )
-
-
-def _project(name: str) -> str:
-    if name.endswith(".whl"):
-        return str(parse_wheel_filename(name)[0])
-    return str(parse_sdist_filename(name)[0])
 
 
 def upload(job: Job, step: Step) -> None:
@@ -105,7 +97,7 @@ def upload(job: Job, step: Step) -> None:
 def seal_index(job: Job, step: Step) -> None:
     index_name = step.names[0]
     lane = job.lane
-    project = _project(lane.dists()[0].name)
+    project = project_of(lane.dists()[0].name)
     if index_name == "testpypi":
         if job.config.skip_test_pypi:
             job.record_and_flush(step.lane, TestPublished(skipped=True))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
-
 from action import report
-from action.errors import ConfigError
 from action.logs import get_logger
 from action.progress import Notice
 from action.stores.base import backfill_name
+from action.tags import tag_version
 from statemachine.events import LaneOpened, ReleaseRecorded, ReleaseRequested
 
 if TYPE_CHECKING:
@@ -19,17 +17,6 @@ if TYPE_CHECKING:
     from statemachine.plan import Step
 
 log = get_logger(__name__)
-
-
-def tag_version(tag: str) -> str:
-    """The PEP 440 version a tag names (`v1.2.3` -> `1.2.3`), normalised."""
-    try:
-        return str(Version(tag.removeprefix("v").removeprefix("V")))
-    except InvalidVersion:
-        raise ConfigError(
-            f"tag {tag!r} does not name a version",
-            hint="Release tags look like v1.2.3 or 1.2.3 (PEP 440, an optional leading v).",
-        ) from None
 
 
 def open_lane(job: Job, step: Step) -> None:
@@ -45,7 +32,7 @@ def open_lane(job: Job, step: Step) -> None:
         log.warning("release.immutable", lane=step.lane, plan=message)
         job.services.progress(Notice(text=message))
     job.record_and_flush(step.lane, LaneOpened(
-        tag=config.tag, version=tag_version(config.tag), commit=info.commit,
+        tag=config.tag, version=str(tag_version(config.tag)), commit=info.commit,
         repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,
     ))
 

@@ -93,6 +93,7 @@ from action.stores.base import (
     snapshot_name,
     snapshot_seq,
 )
+from action.tags import TagInfo
 from statemachine.log import parse
 
 if TYPE_CHECKING:
@@ -103,9 +104,7 @@ __all__ = [
     "Approval",
     "GitHubStore",
     "GitHubTuning",
-    "TagInfo",
     "backfill_name",
-    "check_checkout",
     "open_github_store",
 ]
 
@@ -152,13 +151,6 @@ class GitHubTuning:
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.attempts < 1:
             raise ConfigError("GitHub tuning: concurrency and attempts must be at least 1")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TagInfo:
-    tag: str
-    commit: str
-    commit_date_epoch: int  # the commit's committer date: SOURCE_DATE_EPOCH
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1013,7 +1005,7 @@ class GitHubStore:
             raise ConfigError(f"tag {tag} points at a {target['type']}, not a commit")
         commit = self._get(f"{self._repo}/git/commits/{target['sha']}")
         date = _timestamp(commit["committer"]["date"])
-        return TagInfo(tag=tag, commit=str(target["sha"]), commit_date_epoch=int(date.timestamp()))
+        return TagInfo(tag=tag, commit=str(target["sha"]), epoch=int(date.timestamp()))
 
     @_translated
     def approvals(self, run_id: int) -> list[Approval]:
@@ -1061,18 +1053,6 @@ def _immutable_error(release_id: int, name: str) -> ImmutableReleaseError:
         hint="An immutable release takes no more assets and keeps the ones it has. A backfill "
         "lane's files and log go to a separate draft release '<tag> backfill <lane>' instead, "
         "which stays a draft; PyPI still gets the wheels.",
-    )
-
-
-def check_checkout(tag_info: TagInfo, checked_out_sha: str) -> None:
-    """Refuse to build from a commit that is not the tag's."""
-    if checked_out_sha.strip().lower() == tag_info.commit.lower():
-        return
-    raise ConfigError(
-        f"the checked-out commit {checked_out_sha or '(none)'} is not the commit of tag "
-        f"{tag_info.tag} ({tag_info.commit}): files built here would not be the tag's",
-        hint=f"Check out the tag: `actions/checkout` with `ref: {tag_info.tag}` (also when "
-        "re-dispatching or backfilling), then re-run.",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import subprocess
 import sys
 import tarfile
@@ -41,7 +42,8 @@ def _build_cext(root: Path, *, run_tests: bool = True) -> Built:
     env = cibuildwheel_env()
     if not run_tests:  # the project's test-command runs after the wheel is final
         env["CIBW_TEST_SKIP"] = "*"
-    sdist = builders.build_sdist(project, out, source_date_epoch=SOURCE_DATE_EPOCH)
+    sdist = builders.build_sdist(project, out, source_date_epoch=SOURCE_DATE_EPOCH,
+                                 env=dict(os.environ))
     wheels = builders.build_wheels(project, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
     return Built(sdist=sdist, wheels=wheels)
 
@@ -159,8 +161,11 @@ class TestPurePython:
     def test_pure_sample_builds_sdist_and_wheel(self, sample_pure: Path, tmp_path: Path):
         """The pure sample gives an sdist and a py3-none-any wheel that pass the checks."""
         out = tmp_path / "dist"
-        sdist = builders.build_sdist(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH)
-        wheel = builders.build_pure_wheel(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH)
+        env = dict(os.environ)
+        sdist = builders.build_sdist(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH,
+                                     env=env)
+        wheel = builders.build_pure_wheel(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH,
+                                          env=env)
         assert [p.name for p in sdist.files] == ["sample_pure-1.0.0.tar.gz"]
         assert [p.name for p in wheel.files] == ["sample_pure-1.0.0-py3-none-any.whl"]
         for path in (*sdist.files, *wheel.files):
@@ -208,7 +213,7 @@ class TestNoEngine:
         dead = f"unix://{tmp_path}/dead.sock"
         monkeypatch.setenv("DOCKER_HOST", dead)
         with pytest.raises(DockerUnavailableError) as caught:
-            builders.check_docker()
+            builders.check_docker(dict(os.environ))
         text = str(caught.value)
         assert dead in text
         assert "/var/run/docker.sock" in text

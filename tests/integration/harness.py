@@ -132,7 +132,7 @@ class WatchedIndex(PackageIndex):
     """The real client, reporting each successful `ensure` to `Uploads` (which may kill)."""
 
     def __init__(self, config: IndexConfig, uploads: Uploads) -> None:
-        super().__init__(config, backoff=Backoff(attempts=2, base=0.01))
+        super().__init__(config, backoff=Backoff(attempts=2, base=0.01), environ=os.environ)
         self.uploads = uploads
 
     def ensure(

@@ -21,7 +21,8 @@ from action.errors import (
 from action.stores.base import (
     snapshot_name,
 )
-from action.stores.github import GitHubTuning, check_checkout, open_github_store
+from action.stores.github import GitHubTuning, open_github_store
+from action.tags import check_checkout
 from statemachine import events as ev
 from statemachine.log import EventLog, load
 from tests.doubles import faults
@@ -536,7 +537,7 @@ class TestTags:
         github_repo.add_commit("later")
         github_repo.tag(TAG, sha, annotated=annotated)
         info = store.resolve_tag(TAG)
-        assert (info.commit, info.commit_date_epoch) == (sha, int(self.WHEN.timestamp()))
+        assert (info.commit, info.epoch) == (sha, int(self.WHEN.timestamp()))
 
     def test_missing_tag(self, store):
         """A tag that is not on GitHub is a configuration error that says to push it."""
@@ -547,9 +548,9 @@ class TestTags:
         """Building from another commit than the tag's is refused, naming both."""
         github_repo.tag(TAG)
         info = store.resolve_tag(TAG)
-        check_checkout(info, info.commit)
+        check_checkout(info.tag, info.commit, info.commit)
         with pytest.raises(ConfigError) as caught:
-            check_checkout(info, "b" * 40)
+            check_checkout(info.tag, info.commit, "b" * 40)
         assert info.commit in caught.value.message and "b" * 40 in caught.value.message
         assert f"ref: {TAG}" in caught.value.hint
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -63,7 +64,7 @@ def quick(sleeps: Sleeps | None = None) -> Backoff:
 
 
 def client(config: IndexConfig, **options: Any) -> PackageIndex:
-    return PackageIndex(config, backoff=quick(), timeout=10, **options)
+    return PackageIndex(config, backoff=quick(), timeout=10, environ=os.environ, **options)
 
 
 # --- a tiny programmable HTTP server -------------------------------------------------------
@@ -166,7 +167,7 @@ class TestFiles:
         sleeps = Sleeps()
         with serve(answer) as (url, seen):
             config = IndexConfig.create("pypi", upload_url=url, credentials=ApiToken("t-0000"))
-            files = PackageIndex(config, backoff=quick(sleeps)).files("P")
+            files = PackageIndex(config, backoff=quick(sleeps), environ=os.environ).files("P")
         assert files == {"p-1.tar.gz": "ab"}
         assert len(sleeps.calls) == 2
         assert sleeps.calls[1] > sleeps.calls[0]
@@ -295,7 +296,7 @@ class TestUploadFailures:
                 "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
                 simple_url=testpypi_server.url + "/simple/",
             )
-            index = PackageIndex(config, backoff=quick(sleeps))
+            index = PackageIndex(config, backoff=quick(sleeps), environ=os.environ)
             assert index.ensure(dists.wheel, sha256(dists.wheel)) is Outcome.UPLOADED
         assert len(seen) == 6
         assert len(sleeps.calls) == 1
@@ -317,7 +318,7 @@ class TestUploadFailures:
                 "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
                 simple_url=testpypi_server.url + "/simple/",
             )
-            PackageIndex(config, backoff=quick(sleeps)).upload(dists.sdist)
+            PackageIndex(config, backoff=quick(sleeps), environ=os.environ).upload(dists.sdist)
         assert len(requests_seen) == 2
         assert len(sleeps.calls) == 1
 
@@ -326,7 +327,8 @@ class TestUploadFailures:
         dists = build_dists()
         with serve(lambda _r: (502, {}, b"bad gateway")) as (url, _seen):
             config = IndexConfig.create("testpypi", upload_url=url, credentials=ApiToken("t-123"))
-            index = PackageIndex(config, backoff=Backoff(attempts=2, base=0.01, sleep=Sleeps()))
+            index = PackageIndex(config, backoff=Backoff(attempts=2, base=0.01, sleep=Sleeps()),
+                                 environ=os.environ)
             with pytest.raises(PackageIndexError, match=r"failed 2 times.*502"):
                 index.upload(dists.sdist)
 
@@ -454,6 +456,7 @@ class TestTrustedPublishing:
         index = PackageIndex(
             tp_config(exchange.index_url + "/"), backoff=quick(), clock=lambda: now[0],
             minter=lambda c: mint_token(c, backoff=quick(), now=lambda: now[0]),
+            environ=os.environ,
         )
         first = index._login()
         now[0] += 12 * 60

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from action.cli import main
+from action.config import read_environment
 from action.rehearse import Rehearsal, rehearse
 from statemachine.log import load
 
@@ -87,12 +88,12 @@ def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
             raise KeyboardInterrupt
 
     r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
-    assert rehearse(r, interrupting) == 130
+    assert rehearse(r, interrupting, read_environment()) == 130
     state = load(snapshot(workdir).read_bytes()).state
     assert state.main.state.value == "approved"
     assert len(index_files(workdir, "testpypi")) == 1
     lines: list[str] = []
-    assert rehearse(r, lines.append) == 0
+    assert rehearse(r, lines.append, read_environment()) == 0
     assert any("check-uploads" in line for line in lines)
     state = load(snapshot(workdir).read_bytes()).state
     ledger = {f.name: f.sha256 for f in state.main.dists()}
@@ -122,7 +123,7 @@ def test_without_approval_nothing_is_published(tmp_path, monkeypatch, answer):
     workdir = tmp_path / "r"
     r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=False, interactive=True)
     with pytest.raises(Exception, match="no approval"):
-        rehearse(r, lambda _text: None)
+        rehearse(r, lambda _text: None, read_environment())
     assert index_files(workdir, "pypi") == {}
 
 

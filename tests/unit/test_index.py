@@ -206,7 +206,7 @@ class TestExplain:
     def explain(self, status: int, reason: str, credentials=None) -> PackageIndexError:
         config = IndexConfig.create("pypi", credentials=credentials or ApiToken("pypi-x-token"))
         failure = parse_twine_failure(twine_output(f"{status} X", reason))
-        return PackageIndex(config)._explain(failure, self.WHEEL)
+        return PackageIndex(config, environ={})._explain(failure, self.WHEEL)
 
     def test_file_exists_says_compare_digests(self):
         """400 "File already exists": a FileExistsOnIndexError that says to compare digests."""

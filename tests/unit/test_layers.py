@@ -86,3 +86,36 @@ def test_the_floor_reaches_up_to_no_step():
     for name in FLOOR:
         up = {m for m in edges[name] if m.startswith("action.steps") or m == "action.pipeline"}
         assert not up, f"{name} imports {sorted(up)}"
+
+
+ENVIRONMENT = {"environ", "environb", "getenv", "putenv", "unsetenv"}
+
+
+def reads_environment(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return (isinstance(node.value, ast.Name) and node.value.id == "os"
+                and node.attr in ENVIRONMENT)
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "os" and bool({a.name for a in node.names} & ENVIRONMENT)
+    return False
+
+
+def environment_reads(path: Path) -> list[int]:
+    """Lines of `path` that touch the process environment (os.environ, os.getenv, ...)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return sorted(node.lineno for node in ast.walk(tree)
+                  if reads_environment(node))
+
+
+def test_only_config_reads_the_process_environment():
+    """os.environ is read in action/config.py only; everyone else is handed a frozen copy."""
+    reads = {name: environment_reads(path) for name, path in project_modules().items()
+             if name != "action.config"}
+    assert {name: lines for name, lines in reads.items() if lines} == {}
+
+
+def test_the_environment_finder_finds_a_read(tmp_path):
+    """The check above can fail: both spellings of a read are found."""
+    path = tmp_path / "m.py"
+    path.write_text("import os\nfrom os import getenv\nx = os.environ.get('A')\n")
+    assert environment_reads(path) == [2, 3]
