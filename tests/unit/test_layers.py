@@ -10,6 +10,14 @@ import statemachine
 
 ROOT = Path(action.__file__).parent.parent
 FLOOR = {"action.job", "action.lane_files"}
+# The floors of docs/adr/0004, bottom first; a module not named here is an adapter (floor 3).
+FLOORS: dict[int, set[str]] = {
+    2: {"action", "action.errors", "action.logs", "action.config", "action.progress",
+        "action.tags", "action.digests", "action.proc", "action.runner"},
+    4: {"action.job", "action.lane_files", "action.report"},
+    6: {"action.pipeline"},
+    7: {"action.github_run", "action.rehearse", "action.cli"},
+}
 
 
 def module_name(path: Path) -> str:
@@ -69,6 +77,22 @@ def test_no_module_imports_itself_round_a_circle():
 def test_the_cycle_finder_finds_a_circle():
     """The check above can fail: a two-module circle is found."""
     assert cycle_from("a", {"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
+
+
+def floor_of(module: str) -> int:
+    if module.startswith("statemachine"):
+        return 1
+    if module.startswith("action.steps"):
+        return 5
+    return next((n for n, names in FLOORS.items() if module in names), 3)
+
+
+def test_no_module_imports_from_a_floor_above_its_own():
+    """Imports go down the floors of docs/adr/0004 (or stay on one), never up."""
+    up = [f"{name} (floor {floor_of(name)}) imports {dep} (floor {floor_of(dep)})"
+          for name, deps in sorted(graph().items()) for dep in sorted(deps)
+          if floor_of(dep) > floor_of(name)]
+    assert not up, up
 
 
 def test_steps_import_neither_the_pipeline_nor_each_other():
