@@ -46,6 +46,11 @@ class ConfigError(ReleaseError):
 
     exit_code = 2
     title = "configuration error"
+    fix = (
+        "Fix the input, setting or environment variable the message names (the action's inputs "
+        "are described in action.yml; the workflow to copy is examples/workflows/release.yml), "
+        "then re-run."
+    )
 
 
 class DigestMismatchError(ReleaseError):
@@ -53,6 +58,10 @@ class DigestMismatchError(ReleaseError):
 
     exit_code = 5
     title = "bytes differ from the record"
+    fix = (
+        "Nothing was uploaded. Find out who changed the file; restore the recorded bytes, or "
+        "release a new version with a new tag."
+    )
 
     def __init__(
         self, name: str, expected: str, actual: str, *, where: str, hint: str = ""
@@ -73,6 +82,10 @@ class DuplicateDraftsError(ReleaseError):
 
     exit_code = 6
     title = "duplicate drafts"
+    fix = (
+        "Delete every draft of the tag except the one that holds the state log (`release- "
+        "state.*.jsonl`), then re-run."
+    )
 
 
 class DockerUnavailableError(ReleaseError):
@@ -80,6 +93,10 @@ class DockerUnavailableError(ReleaseError):
 
     exit_code = 7
     title = "Docker engine unavailable"
+    fix = (
+        "Run the job on a Linux runner with Docker (`runs-on: ubuntu-latest`); on your machine, "
+        "start the Docker engine (`.ci/setup-docker` in a clone of this repository sets one up)."
+    )
 
 
 class VerificationError(ReleaseError):
@@ -87,6 +104,11 @@ class VerificationError(ReleaseError):
 
     exit_code = 8
     title = "verification failed"
+    fix = (
+        "Do not publish these files. Check that you verify the right files against the right "
+        "repository, commit and key (or workflow); a file that does not match its provenance was "
+        "changed after it was signed."
+    )
 
 
 class ImmutableReleaseError(ReleaseError):
@@ -94,6 +116,11 @@ class ImmutableReleaseError(ReleaseError):
 
     exit_code = 9
     title = "immutable release"
+    fix = (
+        "A published immutable release takes no more assets: dispatch the workflow with `tag` and "
+        "`python` for a backfill, which keeps its files in a draft of its own (`<tag> backfill "
+        "<lane>`)."
+    )
 
 
 class GitHubError(ReleaseError):
@@ -101,6 +128,10 @@ class GitHubError(ReleaseError):
 
     exit_code = 10
     title = "GitHub error"
+    fix = (
+        "Check the token and its permissions (`contents: write` in the job's `permissions:`), the "
+        "repository and GITHUB_API_URL; when GitHub was having trouble, re-run the job."
+    )
 
 
 class ReleaseNotFoundError(ReleaseError):
@@ -108,6 +139,10 @@ class ReleaseNotFoundError(ReleaseError):
 
     exit_code = 11
     title = "no release"
+    fix = (
+        "Push the tag, or dispatch the workflow with `tag`, so that the build job makes the "
+        "draft; check the tag's spelling."
+    )
 
 
 class LogConflictError(ReleaseError):
@@ -115,6 +150,11 @@ class LogConflictError(ReleaseError):
 
     exit_code = 12
     title = "concurrent append"
+    fix = (
+        "Another run appended to the log at the same moment; the action reloads the log and plans "
+        "again by itself. If it keeps happening, keep one run per tag (the workflow's "
+        "`concurrency` group)."
+    )
 
 
 class BuildError(ReleaseError):
@@ -122,6 +162,11 @@ class BuildError(ReleaseError):
 
     exit_code = 13
     title = "build failed"
+    fix = (
+        "The build's own output is in the log (folded on GitHub): fix the project or its "
+        "[tool.cibuildwheel] settings and release a new version, or re-run when the cause was "
+        "passing (a runner or network hiccup)."
+    )
 
 
 class CommandError(ReleaseError):
@@ -129,6 +174,10 @@ class CommandError(ReleaseError):
 
     exit_code = 14
     title = "command failed"
+    fix = (
+        "Install the program the message names, or read its output in the message and fix what it "
+        "reports."
+    )
 
 
 class SigningError(ReleaseError):
@@ -136,6 +185,10 @@ class SigningError(ReleaseError):
 
     exit_code = 15
     title = "signing failed"
+    fix = (
+        "Keyless signing needs `permissions: id-token: write` on the job; with `signing-key`, "
+        "pass a valid PEM private key from a secret."
+    )
 
 
 class PackageIndexError(ReleaseError):
@@ -143,6 +196,11 @@ class PackageIndexError(ReleaseError):
 
     exit_code = 16
     title = "package index error"
+    fix = (
+        "Read the index's answer in the message: check the trusted publisher on that index "
+        "(owner, repository, workflow `release.yml`, environment `publish`) or the API token; re- "
+        "run when the index is reachable again."
+    )
 
 
 class FileExistsOnIndexError(PackageIndexError):
@@ -150,6 +208,10 @@ class FileExistsOnIndexError(PackageIndexError):
 
     exit_code = 17
     title = "file exists on the index"
+    fix = (
+        "The index holds a file of this name with other bytes, and a published file is never "
+        "replaced: release a new version with a new tag."
+    )
 
 
 def _errors_of(namespace: dict[str, object], module: str) -> list[type[ReleaseError]]:
