@@ -99,6 +99,31 @@ def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
     ledger = {f.name: f.sha256 for f in state.main.dists()}
     assert index_files(workdir, "testpypi") == ledger
     assert index_files(workdir, "pypi") == ledger
+    # The bars count what is left: the file already on Test PyPI is found there, not sent.
+    bars = [(line.split()[0], line.split("]")[1].split()[0], line.split()[-1]) for line in lines
+            if line.lstrip().startswith(("testpypi [", "pypi "))]
+    assert bars == [("testpypi", "1/2", "already-present"), ("testpypi", "2/2", "uploaded"),
+                    ("pypi", "1/2", "uploaded"), ("pypi", "2/2", "uploaded")]
+
+
+def test_a_rehearsal_interrupted_between_builds_resumes_its_bar_at_the_second_part(tmp_path):
+    """Ctrl-C as part 2 of 2 starts: the next run builds only part 2, its bar at 1/2, not a
+    bar restarting at 0/2 for part 1."""
+    workdir = tmp_path / "r"
+
+    def interrupting(text: str) -> None:
+        if " part 2 " in text:
+            raise KeyboardInterrupt
+
+    r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
+    assert rehearse(r, interrupting, read_environment()) == 130
+    lane = load(snapshot(workdir).read_bytes()).state.main
+    assert [name for name, part in lane.parts.items() if part.finished] == ["sdist"]
+    lines: list[str] = []
+    assert rehearse(r, lines.append, read_environment()) == 0
+    builds = [line.split("]", 1)[1].strip() for line in lines
+              if line.lstrip().startswith("- build ")]
+    assert builds == ["1/2 part 2 (wheel)"]
 
 
 def test_a_version_that_is_not_the_tags_is_refused_and_nothing_published(tmp_path, capsys):
