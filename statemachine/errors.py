@@ -2,8 +2,9 @@
 
 Every error a user can meet derives from `ReleaseError`. Its message says what is wrong; its
 `hint` says what to do about it; its class's `fix` says what to do about that kind of error
-(docs/troubleshooting.md lists every class with its fix: `python -m action.troubleshooting`). `action/cli.py` catches `ReleaseError` in one place and turns
-it into an annotation, a job-summary line and an exit code.
+(docs/troubleshooting.md lists every class with its fix: `python -m action.troubleshooting`).
+`action/cli.py` catches `ReleaseError` in one place and turns it into an annotation, a
+job-summary line and an exit code.
 """
 
 from __future__ import annotations
