@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from action.errors import ConfigError
 from action.logs import mask
 from statemachine.errors import EventError
-from statemachine.events import MAIN_LANE, Cause, check_lane
 from statemachine.plan import StepInput
+from statemachine.records import MAIN_LANE, Cause, check_lane
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -15,8 +15,8 @@ from action.errors import ReleaseError
 from action.logs import get_logger
 from action.progress import ignore
 from statemachine import log as eventlog
-from statemachine.events import MAIN_LANE, format_time
 from statemachine.plan import StepInput
+from statemachine.records import MAIN_LANE, format_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from action.progress import ProgressEvent
     from action.stores.base import ReleaseInfo, ReleaseStore
     from action.tags import TagInfo
-    from statemachine.events import Payload
+    from statemachine.payloads import Payload
     from statemachine.replay import LaneState, ReleaseRef
 
 log = get_logger(__name__)

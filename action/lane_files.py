@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from action.digests import sha256_file
 from action.errors import DigestMismatchError, ReleaseError, VerificationError
-from statemachine.events import FileRef
 from statemachine.ledger import is_sdist, is_wheel
+from statemachine.records import FileRef
 
 if TYPE_CHECKING:
     from pathlib import Path

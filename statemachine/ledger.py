@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from statemachine.events import INDEXES, FileRef, canonical, sha256_hex
+from statemachine.canonical import canonical, sha256_hex
+from statemachine.records import INDEXES, FileRef
 
 SDIST_SUFFIX: Final = ".tar.gz"
 WHEEL_SUFFIX: Final = ".whl"

@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from statemachine.canonical import sha256_hex
 from statemachine.errors import EventError, LogError, ReleaseError
-from statemachine.events import GENESIS, Cause, Event, Payload, sha256_hex
+from statemachine.events import GENESIS, Event
 from statemachine.replay import ReleaseState
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
+
+    from statemachine.payloads import Payload
+    from statemachine.records import Cause
 
 
 def parse(data: bytes) -> list[Event]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from statemachine.events import INDEXES, MAIN_LANE, FileRef
+from statemachine.records import INDEXES, MAIN_LANE, FileRef
 from statemachine.states import State
 
 if TYPE_CHECKING:

@@ -11,27 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from statemachine.errors import GuardError
-from statemachine.events import (
-    MAIN_LANE,
-    Approved,
-    AssetUploaded,
-    AssetUploadStarted,
-    Attested,
-    BuildFinished,
-    BuildStarted,
-    Built,
-    Drafted,
-    Event,
-    FileRecorded,
-    FileRef,
-    LaneOpened,
-    Published,
-    ReleaseRecorded,
-    ReleaseRequested,
-    TestPublished,
-    UploadConfirmed,
-    UploadStarted,
-)
 from statemachine.ledger import (
     Artifact,
     IndexRecord,
@@ -41,10 +20,31 @@ from statemachine.ledger import (
     new_index_records,
     upload_order,
 )
+from statemachine.payloads import (
+    Approved,
+    AssetUploaded,
+    AssetUploadStarted,
+    Attested,
+    BuildFinished,
+    BuildStarted,
+    Built,
+    Drafted,
+    FileRecorded,
+    LaneOpened,
+    Published,
+    ReleaseRecorded,
+    ReleaseRequested,
+    TestPublished,
+    UploadConfirmed,
+    UploadStarted,
+)
+from statemachine.records import MAIN_LANE, FileRef
 from statemachine.states import Lane, State, add_lane, allowed_states, build_machine, fire
 
 if TYPE_CHECKING:
     from transitions import Machine
+
+    from statemachine.events import Event
 
 TAKEN_IN = "taken-in"
 

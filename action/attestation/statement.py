@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from action.errors import ConfigError, VerificationError
+from statemachine.canonical import canonical
 from statemachine.errors import EventError
-from statemachine.events import MAIN_LANE, canonical, check_file_name, check_lane, format_time
+from statemachine.records import MAIN_LANE, check_file_name, check_lane, format_time
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -8,7 +8,7 @@ from action.errors import ReleaseError
 from action.job import utc_text
 from action.lane_files import verify_draft
 from action.logs import get_logger
-from statemachine.events import Approved
+from statemachine.payloads import Approved
 
 if TYPE_CHECKING:
     from action.job import Job

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from action.attestation.signers import sign_provenance
 from action.attestation.statement import BuilderImage, RunDetails, Subject, build_statement
 from action.lane_files import fetch_reviewed, file_ref, files_dir, local_copy, verify_local
-from statemachine.events import Attested
+from statemachine.payloads import Attested
 
 if TYPE_CHECKING:
     from action.job import Job
-    from statemachine.events import FileRef
     from statemachine.plan import Step
+    from statemachine.records import FileRef
 
 
 def attest(job: Job, step: Step) -> None:

@@ -8,13 +8,13 @@ from action import report
 from action.errors import DigestMismatchError, ReleaseError
 from action.lane_files import asset_digest, local_copy, verify_draft
 from action.logs import get_logger
-from statemachine.events import AssetUploaded, AssetUploadStarted, Drafted
+from statemachine.payloads import AssetUploaded, AssetUploadStarted, Drafted
 
 if TYPE_CHECKING:
     from action.job import Job
     from action.stores.base import AssetInfo
-    from statemachine.events import FileRef
     from statemachine.plan import Step
+    from statemachine.records import FileRef
 
 log = get_logger(__name__)
 

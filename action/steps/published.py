@@ -16,15 +16,15 @@ from action.index import Outcome, project_of
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.progress import FileUploaded, Notice
-from statemachine.events import Published, TestPublished, UploadConfirmed, UploadStarted
 from statemachine.ledger import upload_order
+from statemachine.payloads import Published, TestPublished, UploadConfirmed, UploadStarted
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from action.job import Job
-    from statemachine.events import FileRef
     from statemachine.plan import Step
+    from statemachine.records import FileRef
 
 log = get_logger(__name__)
 

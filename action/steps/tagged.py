@@ -9,7 +9,7 @@ from action.logs import get_logger
 from action.progress import Notice
 from action.stores.base import backfill_name
 from action.tags import tag_version
-from statemachine.events import LaneOpened, ReleaseRecorded, ReleaseRequested
+from statemachine.payloads import LaneOpened, ReleaseRecorded, ReleaseRequested
 
 if TYPE_CHECKING:
     from action.job import Job

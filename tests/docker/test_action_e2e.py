@@ -36,8 +36,8 @@ import pytest
 
 from action.attestation.keys import generate_key
 from action.config import INPUTS
-from statemachine.events import UploadConfirmed, UploadStarted
 from statemachine.log import load, parse
+from statemachine.payloads import UploadConfirmed, UploadStarted
 from tests.docker.conftest import DOCKER
 from tests.doubles.faults import Apply, Kill, Match
 from tests.doubles.fixtures import TOKEN

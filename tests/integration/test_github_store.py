@@ -23,8 +23,8 @@ from action.stores.base import (
 )
 from action.stores.github import GitHubTuning, open_github_store
 from action.tags import check_checkout
-from statemachine import events as ev
 from statemachine.log import EventLog, load
+from statemachine.payloads import BuildStarted, FileRecorded
 from tests.doubles import faults
 from tests.doubles.faults import Apply
 from tests.unit.story import CAUSE, Story, dist
@@ -104,14 +104,14 @@ def started_log() -> EventLog:
     story = Story()
     story.open()
     story.release()
-    story.add("main", ev.BuildStarted(part="linux"))
+    story.add("main", BuildStarted(part="linux"))
     return story.log
 
 
 def record(log: EventLog, name: str) -> None:
     at = log.events[-1].at + timedelta(seconds=1)
     file = dist(f"sample-1.0.0-py3-none-{name}.whl")
-    log.append("main", ev.FileRecorded(part="linux", file=file), at=at, cause=CAUSE)
+    log.append("main", FileRecorded(part="linux", file=file), at=at, cause=CAUSE)
 
 
 def log_of(length: int) -> EventLog:
@@ -136,7 +136,7 @@ def append(store, release_id: int, name: str, *, attempts: int = 200) -> int:
 
 
 def names(log: EventLog) -> list[str]:
-    return [e.payload.file.name for e in log.events if isinstance(e.payload, ev.FileRecorded)]
+    return [e.payload.file.name for e in log.events if isinstance(e.payload, FileRecorded)]
 
 
 def snapshots(github_repo, release_id: int) -> list[tuple[str, str]]:

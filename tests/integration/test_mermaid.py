@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from action import report
-from statemachine import events as ev
 from statemachine.diagram import mermaid
+from statemachine.payloads import Payload, Published, TestPublished
 from statemachine.plan import Request, StepInput, plan
 from statemachine.states import State
 from tests.conftest import require
@@ -58,7 +58,7 @@ def lane_steps(story: Story, lane: str) -> list[tuple[State, Callable[[], object
         else:
             story.open(lane, python=(lane,))
 
-    def upload(index: str, payload: ev.Payload) -> Callable[[], object]:
+    def upload(index: str, payload: Payload) -> Callable[[], object]:
         return lambda: (story.upload(lane, index), story.add(lane, payload))
 
     return [
@@ -68,8 +68,8 @@ def lane_steps(story: Story, lane: str) -> list[tuple[State, Callable[[], object
         (State.ATTESTED, lambda: story.attest(lane)),
         (State.DRAFTED, lambda: story.draft(lane)),
         (State.APPROVED, lambda: story.approve(lane)),
-        (State.TEST_PUBLISHED, upload("testpypi", ev.TestPublished(url="http://test"))),
-        (State.PUBLISHED, upload("pypi", ev.Published(url="http://pypi"))),
+        (State.TEST_PUBLISHED, upload("testpypi", TestPublished(url="http://test"))),
+        (State.PUBLISHED, upload("pypi", Published(url="http://pypi"))),
     ]
 
 

@@ -20,7 +20,7 @@ from action.attestation.keys import generate_key
 from action.errors import DigestMismatchError, ReleaseError
 from action.index import Outcome
 from action.progress import Notice
-from statemachine.events import Approved, UploadStarted
+from statemachine.payloads import Approved, UploadStarted
 from statemachine.plan import StopKind
 from statemachine.states import EventType, State
 from tests.fixtures_index import TEST_TOKEN

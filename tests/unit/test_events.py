@@ -7,41 +7,43 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from statemachine import events as ev
 from statemachine.errors import EventError
+from statemachine.events import GENESIS, Event
+from statemachine.payloads import BuildStarted, FileRecorded, LaneOpened, Payload
+from statemachine.records import FileRef, format_time, parse_time
 from tests.unit.story import CAUSE, COMMIT, dist
 
 AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-def make(payload: ev.Payload, lane: str = "main") -> ev.Event:
-    return ev.Event.create(seq=1, lane=lane, payload=payload, at=AT, cause=CAUSE,
-                           prev=ev.GENESIS)
+def make(payload: Payload, lane: str = "main") -> Event:
+    return Event.create(seq=1, lane=lane, payload=payload, at=AT, cause=CAUSE,
+                           prev=GENESIS)
 
 
 def test_event_round_trips_through_its_canonical_line():
     """to_line -> from_json gives the same event and the same bytes."""
-    event = make(ev.FileRecorded(part="sdist", file=dist("a-1.0.tar.gz")))
-    again = ev.Event.from_json(json.loads(event.to_line()))
+    event = make(FileRecorded(part="sdist", file=dist("a-1.0.tar.gz")))
+    again = Event.from_json(json.loads(event.to_line()))
     assert again == event
     assert again.to_line() == event.to_line()
 
 
 def test_hash_covers_every_field():
     """Changing any field changes the hash."""
-    base = make(ev.BuildStarted(part="sdist"))
-    other = make(ev.BuildStarted(part="linux"))
+    base = make(BuildStarted(part="sdist"))
+    other = make(BuildStarted(part="linux"))
     assert base.hash != other.hash
     assert base.hash == base.computed_hash()
 
 
 def test_payload_type_must_match_event_type():
     """An event cannot carry another event type's payload."""
-    event = make(ev.BuildStarted(part="sdist"))
+    event = make(BuildStarted(part="sdist"))
     data = event.to_json()
     data["type"] = "built"
     with pytest.raises(EventError, match="Built has unknown fields: part"):
-        ev.Event.from_json(data)
+        Event.from_json(data)
 
 
 @pytest.mark.parametrize(
@@ -55,46 +57,46 @@ def test_payload_type_must_match_event_type():
 def test_malformed_payload_is_refused(payload, problem):
     """Payload fields are checked by type, presence and name."""
     with pytest.raises(EventError, match=problem):
-        ev.BuildStarted.from_json(payload)
+        BuildStarted.from_json(payload)
 
 
 def test_digests_and_commits_are_checked():
     """A digest must be 64 lowercase hex digits; a commit 40."""
     with pytest.raises(EventError, match="sha256"):
-        ev.FileRef(name="a.whl", size=1, sha256="ABC")
+        FileRef(name="a.whl", size=1, sha256="ABC")
     with pytest.raises(EventError, match="commit"):
-        ev.LaneOpened(tag="v1", version="1", commit="short", repository="o/r",
+        LaneOpened(tag="v1", version="1", commit="short", repository="o/r",
                       source_date_epoch=0)
 
 
 def test_file_names_have_no_directories():
     """A ledger name is a plain file name."""
     with pytest.raises(EventError, match="plain file name"):
-        ev.FileRef(name="../evil.whl", size=1, sha256="0" * 64)
+        FileRef(name="../evil.whl", size=1, sha256="0" * 64)
 
 
 def test_times_are_utc_only():
     """A time with another offset is refused; UTC is written with a Z."""
     with pytest.raises(EventError, match="UTC"):
-        ev.format_time(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2))))
-    assert ev.format_time(AT) == "2026-11-01T12:00:00Z"
-    assert ev.parse_time("2026-11-01T12:00:00.5Z") == AT + timedelta(milliseconds=500)
+        format_time(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2))))
+    assert format_time(AT) == "2026-11-01T12:00:00Z"
+    assert parse_time("2026-11-01T12:00:00.5Z") == AT + timedelta(milliseconds=500)
 
 
 def test_lane_names_are_checked():
     """Lanes are short lowercase names."""
     with pytest.raises(EventError, match="lane name"):
-        make(ev.BuildStarted(part="x"), lane="Main Lane")
+        make(BuildStarted(part="x"), lane="Main Lane")
 
 
 def test_lane_opened_records_the_tag_commit():
     """The commit of the tag is part of the lane's opening."""
-    opened = ev.LaneOpened(tag="v1.0.0", version="1.0.0", commit=COMMIT, repository="o/r",
+    opened = LaneOpened(tag="v1.0.0", version="1.0.0", commit=COMMIT, repository="o/r",
                            source_date_epoch=1, python=("cp314",))
-    assert ev.LaneOpened.from_json(opened.to_json()) == opened
+    assert LaneOpened.from_json(opened.to_json()) == opened
 
 
 def test_impossible_dates_are_refused_as_event_errors():
     """A well-shaped but impossible time (November 31st) is an EventError, not a crash."""
     with pytest.raises(EventError, match="not a real moment"):
-        ev.parse_time("2026-11-31T12:00:00Z")
+        parse_time("2026-11-31T12:00:00Z")

@@ -91,7 +91,9 @@ def test_altered_content_with_its_hash_recomputed_breaks_the_chain():
     story = Story()
     story.full()
     events = story.log.events
-    from statemachine.events import Event, FileRecorded, FileRef
+    from statemachine.events import Event
+    from statemachine.payloads import FileRecorded
+    from statemachine.records import FileRef
 
     victim = next(e for e in events if isinstance(e.payload, FileRecorded))
     forged_file = FileRef(name=victim.payload.file.name, size=1, sha256="f" * 64)
@@ -109,7 +111,8 @@ def test_a_guard_violation_in_a_log_is_named_by_line():
     story.release()
     data = story.log.to_bytes()
     # Re-number a copy of the release request after the recorded release: not allowed.
-    from statemachine.events import Event, ReleaseRequested
+    from statemachine.events import Event
+    from statemachine.payloads import ReleaseRequested
 
     last = story.log.events[-1]
     extra = Event.create(seq=last.seq + 1, lane="main", payload=ReleaseRequested(tag="v1.0.0"),

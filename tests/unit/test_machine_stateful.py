@@ -14,10 +14,29 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from statemachine import events as ev
 from statemachine.errors import LogError, ReleaseError
 from statemachine.ledger import manifest_digest
 from statemachine.log import load
+from statemachine.payloads import (
+    Approved,
+    AssetUploaded,
+    AssetUploadStarted,
+    Attested,
+    BuildFinished,
+    BuildStarted,
+    Built,
+    Drafted,
+    FileRecorded,
+    LaneOpened,
+    Payload,
+    Published,
+    ReleaseRecorded,
+    ReleaseRequested,
+    TestPublished,
+    UploadConfirmed,
+    UploadStarted,
+)
+from statemachine.records import INDEXES, FileRef
 from statemachine.states import State
 from tests.unit.story import BACKFILL_FILES, COMMIT, MAIN_FILES, Story, dist
 
@@ -31,18 +50,18 @@ EXAMPLES = 100
 STEPS = 50
 
 
-def lane_files(name: str) -> tuple[ev.FileRef, ...]:
+def lane_files(name: str) -> tuple[FileRef, ...]:
     return MAIN_FILES if name == "main" else BACKFILLS[name]
 
 
-def opening(name: str) -> ev.LaneOpened:
-    return ev.LaneOpened(tag="v1.0.0", version="1.0.0", commit=COMMIT, repository="octo/sample",
+def opening(name: str) -> LaneOpened:
+    return LaneOpened(tag="v1.0.0", version="1.0.0", commit=COMMIT, repository="octo/sample",
                          source_date_epoch=1700000000, python=() if name == "main" else (name,))
 
 
-def legal_next(state: ReleaseState) -> list[tuple[str, ev.Payload]]:
+def legal_next(state: ReleaseState) -> list[tuple[str, Payload]]:
     """Every event that may come next in some lane, as a release would produce it."""
-    options: list[tuple[str, ev.Payload]] = []
+    options: list[tuple[str, Payload]] = []
     for name in LANES:
         lane = state.lane(name)
         if lane is None:
@@ -54,40 +73,40 @@ def legal_next(state: ReleaseState) -> list[tuple[str, ev.Payload]]:
     return options
 
 
-def _next_in_lane(state: ReleaseState, lane: LaneState) -> list[ev.Payload]:  # noqa: C901, PLR0911, PLR0912 - one branch per state
+def _next_in_lane(state: ReleaseState, lane: LaneState) -> list[Payload]:  # noqa: C901, PLR0911, PLR0912 - one branch per state
     s = lane.state
     if s is State.TAGGED:
         if state.release_of(lane) is None:
-            return [ev.ReleaseRecorded(release_id=7, url="u") if lane.release_requested
-                    else ev.ReleaseRequested(tag="v1.0.0")]
+            return [ReleaseRecorded(release_id=7, url="u") if lane.release_requested
+                    else ReleaseRequested(tag="v1.0.0")]
         others = [p for p in lane.unfinished_parts() if p != "linux"]
         if others:  # a part someone else started: it finishes too
-            return [ev.BuildFinished(part=others[0])]
+            return [BuildFinished(part=others[0])]
         part = lane.parts.get("linux")
         if part is None:
-            return [ev.BuildStarted(part="linux")]
+            return [BuildStarted(part="linux")]
         if not part.finished:
             todo = [f for f in lane_files(lane.name) if state.owner_of(f.name) is None]
-            restart = [ev.BuildStarted(part="linux")]
+            restart = [BuildStarted(part="linux")]
             if todo:
-                return [ev.FileRecorded(part="linux", file=todo[0]), *restart]
-            return [ev.BuildFinished(part="linux"), *restart]
+                return [FileRecorded(part="linux", file=todo[0]), *restart]
+            return [BuildFinished(part="linux"), *restart]
         missing = [f for f in lane_files(lane.name) if state.owner_of(f.name) is None]
         if not lane.files and not missing:
             return []  # another lane took this lane's files (a hostile event): it is stuck
         if missing:  # the part finished short: the rest arrives from another job
-            return [ev.FileRecorded(part="taken-in", file=missing[0], origin="taken-in")]
-        return [ev.Built(manifest=manifest_digest([a.file for a in lane.files.values()]))]
+            return [FileRecorded(part="taken-in", file=missing[0], origin="taken-in")]
+        return [Built(manifest=manifest_digest([a.file for a in lane.files.values()]))]
     if s is State.BUILT:
-        return [ev.Attested(provenance=dist(f"{lane.name}.intoto.jsonl"), signer="key")]
+        return [Attested(provenance=dist(f"{lane.name}.intoto.jsonl"), signer="key")]
     if s is State.ATTESTED:
         for f in lane.missing_assets():
             if f.name in lane.assets_started:
-                return [ev.AssetUploaded(file=f, asset_id=9)]
-            return [ev.AssetUploadStarted(file=f)]
-        return [ev.Drafted(manifest=lane.manifest())]
+                return [AssetUploaded(file=f, asset_id=9)]
+            return [AssetUploadStarted(file=f)]
+        return [Drafted(manifest=lane.manifest())]
     if s is State.DRAFTED:
-        return [ev.Approved(approver="a", approved_at="2026-11-01T00:00:00Z",
+        return [Approved(approver="a", approved_at="2026-11-01T00:00:00Z",
                             environment="publish", manifest=lane.drafted_manifest)]
     if s in (State.APPROVED, State.TEST_PUBLISHED):
         index = "testpypi" if s is State.APPROVED else "pypi"
@@ -95,46 +114,46 @@ def _next_in_lane(state: ReleaseState, lane: LaneState) -> list[ev.Payload]:  # 
         for f in lane.dists():
             if f.name not in record.confirmed:
                 started = f.name in record.started
-                return [ev.UploadConfirmed(index=index, file=f) if started
-                        else ev.UploadStarted(index=index, file=f)]
+                return [UploadConfirmed(index=index, file=f) if started
+                        else UploadStarted(index=index, file=f)]
         if index == "testpypi":
-            return [ev.TestPublished(url="t")]
-        return [ev.Published(url="p")]
+            return [TestPublished(url="t")]
+        return [Published(url="p")]
     return []
 
 
 digests = st.sampled_from([f.sha256 for f in ALL_FILES] + ["e" * 64])
-files = st.builds(lambda name, sha: ev.FileRef(name=name, size=4, sha256=sha),
+files = st.builds(lambda name, sha: FileRef(name=name, size=4, sha256=sha),
                   st.sampled_from([f.name for f in ALL_FILES] + ["x.whl"]), digests) | \
     st.sampled_from(ALL_FILES)
 manifests = st.sampled_from(["c" * 64]) | st.just("")
 
 
-def arbitrary_payloads(state: ReleaseState) -> st.SearchStrategy[ev.Payload]:
+def arbitrary_payloads(state: ReleaseState) -> st.SearchStrategy[Payload]:
     """Events a buggy or hostile caller might send: right kinds, often wrong content."""
     real = [lane.manifest() for lane in state.lanes.values()] or ["c" * 64]
     manifest = st.sampled_from([*real, "c" * 64])
-    index = st.sampled_from(ev.INDEXES)
+    index = st.sampled_from(INDEXES)
     part = st.sampled_from(["linux", "sdist", "taken-in"])
     options: list[st.SearchStrategy[Any]] = [
         st.sampled_from(LANES).map(opening),
-        st.builds(lambda p: ev.BuildStarted(part=p), part),
-        st.builds(lambda p, f, o: ev.FileRecorded(part=p, file=f, origin=o), part, files,
+        st.builds(lambda p: BuildStarted(part=p), part),
+        st.builds(lambda p, f, o: FileRecorded(part=p, file=f, origin=o), part, files,
                   st.sampled_from(["built", "taken-in"])),
-        st.builds(lambda p: ev.BuildFinished(part=p), part),
-        st.builds(lambda m: ev.Built(manifest=m), manifest),
-        st.builds(lambda f: ev.Attested(provenance=f, signer="k"), files),
-        st.just(ev.ReleaseRequested(tag="v1.0.0")),
-        st.just(ev.ReleaseRecorded(release_id=8, url="u")),
-        st.builds(lambda f: ev.AssetUploadStarted(file=f), files),
-        st.builds(lambda f: ev.AssetUploaded(file=f, asset_id=1), files),
-        st.builds(lambda m: ev.Drafted(manifest=m), manifest),
-        st.builds(lambda m: ev.Approved(approver="z", approved_at="2026-11-01T00:00:00Z",
+        st.builds(lambda p: BuildFinished(part=p), part),
+        st.builds(lambda m: Built(manifest=m), manifest),
+        st.builds(lambda f: Attested(provenance=f, signer="k"), files),
+        st.just(ReleaseRequested(tag="v1.0.0")),
+        st.just(ReleaseRecorded(release_id=8, url="u")),
+        st.builds(lambda f: AssetUploadStarted(file=f), files),
+        st.builds(lambda f: AssetUploaded(file=f, asset_id=1), files),
+        st.builds(lambda m: Drafted(manifest=m), manifest),
+        st.builds(lambda m: Approved(approver="z", approved_at="2026-11-01T00:00:00Z",
                                         environment="publish", manifest=m), manifest),
-        st.builds(lambda i, f: ev.UploadStarted(index=i, file=f), index, files),
-        st.builds(lambda i, f: ev.UploadConfirmed(index=i, file=f), index, files),
-        st.builds(lambda s: ev.TestPublished(skipped=s), st.booleans()),
-        st.just(ev.Published(url="p")),
+        st.builds(lambda i, f: UploadStarted(index=i, file=f), index, files),
+        st.builds(lambda i, f: UploadConfirmed(index=i, file=f), index, files),
+        st.builds(lambda s: TestPublished(skipped=s), st.booleans()),
+        st.just(Published(url="p")),
     ]
     return st.one_of(options)
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from statemachine import events as ev
+from statemachine.payloads import (
+    BuildFinished,
+    BuildStarted,
+    ReleaseRequested,
+    UploadConfirmed,
+    UploadStarted,
+)
 from statemachine.plan import Request, StepInput, StepKind, StopKind, plan
 from statemachine.replay import ReleaseState
 from tests.unit.story import MAIN_FILES, Story, dist
@@ -24,7 +30,7 @@ def test_a_draft_request_without_a_result_is_checked_before_making_another():
     """After a crash between requesting and recording the draft, the plan looks for it first."""
     story = Story()
     story.open()
-    story.add("main", ev.ReleaseRequested(tag="v1.0.0"))
+    story.add("main", ReleaseRequested(tag="v1.0.0"))
     p = plan(story.log.state, Request(step=StepInput.BUILD, parts=("sdist",)))
     assert p.next.kind is StepKind.FIND_RELEASE
     assert StepKind.CREATE_RELEASE not in kinds(p)
@@ -35,9 +41,9 @@ def test_an_unfinished_part_is_built_again_and_a_finished_one_never():
     story = Story()
     story.open()
     story.release()
-    story.add("main", ev.BuildStarted(part="sdist"))
-    story.add("main", ev.BuildFinished(part="sdist"))
-    story.add("main", ev.BuildStarted(part="linux"))
+    story.add("main", BuildStarted(part="sdist"))
+    story.add("main", BuildFinished(part="sdist"))
+    story.add("main", BuildStarted(part="linux"))
     p = plan(story.log.state, Request(step=StepInput.BUILD, parts=("sdist", "linux")))
     builds = [s for s in p.steps if s.kind is StepKind.BUILD]
     assert [s.names for s in builds] == [("linux",)]
@@ -90,9 +96,9 @@ def test_uploads_cut_off_are_checked_and_confirmed_ones_skipped():
     story = Story().drafted()
     story.approve()
     dists = story.log.state.main.dists()
-    story.add("main", ev.UploadStarted(index="testpypi", file=dists[0]))
-    story.add("main", ev.UploadConfirmed(index="testpypi", file=dists[0]))
-    story.add("main", ev.UploadStarted(index="testpypi", file=dists[1]))
+    story.add("main", UploadStarted(index="testpypi", file=dists[0]))
+    story.add("main", UploadConfirmed(index="testpypi", file=dists[0]))
+    story.add("main", UploadStarted(index="testpypi", file=dists[1]))
     p = plan(story.log.state, Request(step=StepInput.PUBLISH, may_publish=True))
     assert p.steps[0].kind is StepKind.CHECK_UPLOADS
     assert p.steps[0].names == ("testpypi", dists[1].name)
