@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from statemachine.states import ORDER, STAGES, State
+from statemachine.states import ORDER, State
+from statemachine.table import STAGES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -24,8 +25,10 @@ def mermaid(lanes: Mapping[str, State] | None = None) -> str:
     lines += [f'    state "{s.value}" as {_node(s)}' for s in ORDER]
     lines.append(f"    [*] --> {_node(ORDER[0])}")
     lines += [
-        f"    {_node(stage.source)} --> {_node(stage.dest)}: {stage.event.value}"
+        f"    {_node(source)} --> {_node(stage.dest)}: {stage.event.value}"
         for stage in STAGES
+        for source in stage.sources
+        if stage.dest is not None
     ]
     lines.append(f"    {_node(ORDER[-1])} --> [*]")
     by_state: dict[State, list[str]] = {}

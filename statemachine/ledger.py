@@ -15,6 +15,7 @@ from statemachine.records import INDEXES, FileRef
 
 SDIST_SUFFIX: Final = ".tar.gz"
 WHEEL_SUFFIX: Final = ".whl"
+TAKEN_IN: Final = "taken-in"  # the part of the files a lane takes in from other jobs
 
 
 def is_sdist(name: str) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from statemachine.canonical import sha256_hex
 from statemachine.errors import EventError, LogError, ReleaseError
 from statemachine.events import GENESIS, Event
+from statemachine.machine import apply
 from statemachine.replay import ReleaseState
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def load(data: bytes) -> EventLog:
     state = ReleaseState()
     for event in events:
         try:
-            state.apply(event)
+            apply(state, event)
         except ReleaseError as exc:
             raise LogError(event.seq, exc.message) from None
     return EventLog(events, state)
@@ -107,7 +108,7 @@ class EventLog:
             seq=len(self.events) + 1, lane=lane, payload=payload, at=at, cause=cause,
             prev=self.head,
         )
-        self.state.apply(event)  # atomic: every check comes before any change
+        apply(self.state, event)  # atomic: every check comes before any change
         self.events.append(event)
         return event
 

@@ -14,10 +14,9 @@ from action.lane_files import digest_of, file_ref, files_dir, verify_local
 from action.logs import get_logger
 from action.progress import BuildingPart
 from action.tags import check_checkout
-from statemachine.ledger import is_wheel, manifest_digest
+from statemachine.ledger import TAKEN_IN, is_wheel, manifest_digest
 from statemachine.payloads import BuildFinished, BuildStarted, Built, FileRecorded
 from statemachine.records import Image
-from statemachine.replay import TAKEN_IN
 
 if TYPE_CHECKING:
 

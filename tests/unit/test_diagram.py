@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from statemachine.diagram import mermaid
-from statemachine.states import STAGES, State
+from statemachine.states import State
+from statemachine.table import STAGES
 
 
 def test_every_stage_is_an_arrow():
     """Each state-changing event appears as an arrow between its states."""
     text = mermaid()
     for stage in STAGES:
-        src, dst = stage.source.value.replace("-", "_"), stage.dest.value.replace("-", "_")
+        assert stage.dest is not None
+        src, dst = stage.sources[0].value.replace("-", "_"), stage.dest.value.replace("-", "_")
         assert f"{src} --> {dst}: {stage.event.value}" in text
 
 
