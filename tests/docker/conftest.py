@@ -1,8 +1,10 @@
 """The `docker` tier's shared fixture: the action's image, built once per session.
 
-The image (`release-action:test`) is built from the Dockerfile on the local Debian base and
-reused while the build context (the files .dockerignore lets in, the Dockerfile, the build
-arguments) hashes the same: the hash is stored as an image label. What the tests measure goes
+The image (`release-action:test-<hash>`) is built from the Dockerfile on the local Debian base
+and reused while the build context (the files .dockerignore lets in, the Dockerfile, the build
+arguments) hashes the same: the hash names the tag and is stored as an image label. The tag
+names the content, so test runs of other trees on the same engine (other clones, CI) never
+replace the image a run is using. What the tests measure goes
 into `MEASURED` and is printed at the end of the session.
 """
 
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = "/usr/bin/docker"  # Debian's client: matches the daemon and has BuildKit
-IMAGE = "release-action:test"
 LABEL = "org.release-action.context-sha256"
 # What .dockerignore lets into the build context, plus the files that shape the build.
 CONTEXT = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md",
@@ -48,6 +49,9 @@ def context_hash() -> str:
     return digest.hexdigest()
 
 
+IMAGE = f"release-action:test-{context_hash()[:16]}"
+
+
 def docker(*args: str, check: bool = True, timeout: float = 120,
            ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout,
@@ -56,7 +60,7 @@ def docker(*args: str, check: bool = True, timeout: float = 120,
 
 @pytest.fixture(scope="session")
 def image(docker_engine: LocalDocker, request: pytest.FixtureRequest) -> Iterator[str]:
-    """release-action:test, built from the tree unless the same context is built already."""
+    """release-action:test-<hash>, built from the tree unless this context is built already."""
     want = context_hash()
     have = docker("image", "inspect", "-f", f'{{{{ index .Config.Labels "{LABEL}" }}}}', IMAGE,
                   check=False).stdout.strip()

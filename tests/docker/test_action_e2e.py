@@ -1,11 +1,11 @@
 """The action's image run exactly as the runner runs a container action, one container per job.
 
 The jobs of examples/workflows/release.yml (`build`, `release`, `publish`) each start the real
-image (`release-action:test`, the `image` fixture) the way the runner does: the workspace, HOME,
-the event payload and the file commands mounted at /github/*, the working directory
-/github/workspace, the Docker socket, every input as INPUT_<NAME> with hyphens kept (passed
-as `-e NAME` with the value in docker's own environment, as the runner does). They talk to the
-GitHub API double (`github_api`: every response is checked against GitHub's OpenAPI
+image (`release-action:test-<hash>`, the `image` fixture) the way the runner does: the
+workspace, HOME, the event payload and the file commands mounted at /github/*, the working
+directory /github/workspace, the Docker socket, every input as INPUT_<NAME> with hyphens kept
+(passed as `-e NAME` with the value in docker's own environment, as the runner does). They talk
+to the GitHub API double (`github_api`: every response is checked against GitHub's OpenAPI
 description at teardown) and to two pypiservers standing in for Test PyPI and PyPI.
 
 The project is the C-extension sample, committed in a tmp git repository with a fixed date; its

@@ -1,7 +1,7 @@
 """The action's image, built from the Dockerfile on the local Debian base, run as the runner does.
 
 The image comes from the `image` fixture (tests/docker/conftest.py): built once per session
-(`release-action:test`) and reused while the build context hashes the same. Measured numbers
+(`release-action:test-<hash>`) and reused while the build context hashes the same. Measured numbers
 (image size, time from `docker run` to the first line of output) are printed at the end of the
 session.
 """
