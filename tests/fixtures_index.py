@@ -95,7 +95,7 @@ class PypiServer:
                 entry.unlink()
 
 
-def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], PypiServer]:
+def start_pypiserver(name: str, packages: Path) -> tuple[subprocess.Popen[str], PypiServer]:
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-c", _LAUNCHER, str(packages)],
@@ -115,7 +115,7 @@ def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], PypiServer
     return process, PypiServer(name, url, packages, time.monotonic() - started)
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_pypiserver(process: subprocess.Popen[str]) -> None:
     process.terminate()
     try:
         process.wait(timeout=5)
@@ -131,13 +131,13 @@ def pypiservers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     servers: dict[str, PypiServer] = {}
     try:
         for name in ("testpypi", "pypi"):
-            process, server = _start(name, tmp_path_factory.mktemp(f"{name}-packages"))
+            process, server = start_pypiserver(name, tmp_path_factory.mktemp(f"{name}-packages"))
             processes.append(process)
             servers[name] = server
         yield servers
     finally:
         for process in processes:
-            _stop(process)
+            stop_pypiserver(process)
 
 
 @pytest.fixture
