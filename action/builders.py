@@ -35,6 +35,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from action import dists
 from action.config import on_github
 from action.docker_engine import DockerInfo, ImageRecord, check_docker, image_record
 from action.errors import BuildError, CommandError, ConfigError
@@ -529,22 +530,10 @@ def check_version(filename: str, tag: str) -> None:
         )
 
 
-def check_dist(
-    path: Path,
-    tag: str,
-    *,
-    runner: Callable[..., Any] = run,
-) -> None:
-    """The file's version is the tag's, and `twine check --strict` passes."""
+def check_dist(path: Path, tag: str) -> None:
+    """The file's version is the tag's, and `twine check --strict` passes (in-process)."""
     check_version(path.name, tag)
-    try:
-        runner(
-            [sys.executable, "-m", "twine", "check", "--strict", path],
-            what=f"check {path.name} with twine",
-        )
-    except CommandError as exc:
-        raise BuildError(
-            f"twine check --strict refused {path.name}: {exc.message}",
-            hint="Fix the package metadata (often the README's markup or a missing "
-            "long_description_content_type) and build again.",
-        ) from exc
+    problems = dists.check_strict(path)
+    if problems:
+        raise BuildError(f"twine check --strict refused {path.name}: {'; '.join(problems)}",
+                         hint=dists.CHECK_HINT)

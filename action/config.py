@@ -73,15 +73,15 @@ def debug_requested(env: Mapping[str, str], *, command: str) -> bool:
         command == "run" and env.get("INPUT_DEBUG", "").lower() == "true")
 
 
-def write_interval(env: Mapping[str, str]) -> float | None:
-    """The pause between GitHub writes: RELEASE_ACTION_WRITE_INTERVAL, else 0.75 s; 0: none."""
-    value = env.get(WRITE_INTERVAL_ENV, "0.75")
+def writes_paced(env: Mapping[str, str]) -> bool:
+    """Whether GitHub writes keep to its limits (80 a minute, 500 an hour): yes, unless
+    RELEASE_ACTION_WRITE_INTERVAL is 0 (GitHub Enterprise servers without them; tests)."""
+    value = env.get(WRITE_INTERVAL_ENV, "")
     try:
-        seconds = float(value)
+        return not value or float(value) != 0
     except ValueError:
-        raise ConfigError(f"{WRITE_INTERVAL_ENV} must be a number of seconds, not {value!r}",
+        raise ConfigError(f"{WRITE_INTERVAL_ENV} must be 0 (no pacing) or unset, not {value!r}",
                           hint="Unset it to pace writes as GitHub asks.") from None
-    return seconds or None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,14 +11,14 @@ from action import pipeline, report, runner
 from action.attestation.keys import KeySigner
 from action.attestation.pep740 import ensure_publish_attestations
 from action.attestation.signers import SignerConfig, make_signer
-from action.config import Config, RunnerFiles, from_env, write_interval
+from action.config import Config, RunnerFiles, from_env, writes_paced
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, TrustedPublishing, jwt_claims, open_index
 from action.job import ApprovalRecord, Job, Services
 from action.logs import get_logger
 from action.proc import run as run_command
 from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
-from action.stores.github import GitHubStore, GitHubTuning, open_github_store
+from action.stores.github import Approval, GitHubStore, GitHubTuning, open_github_store
 from statemachine.plan import StepInput, StopKind
 
 if TYPE_CHECKING:
@@ -56,14 +56,18 @@ class GitHubApprovals:
 
     def __init__(self, store: GitHubStore, run_id: str) -> None:
         self.store, self.run_id = store, run_id
+        self._read: list[Approval] | None = None
 
     def approvals(self, environment: str) -> list[ApprovalRecord]:
+        """Read once per job: a job gated by an environment starts after its approval."""
         if not self.run_id.isdigit():
             return []
+        if self._read is None:
+            self._read = self.store.approvals(int(self.run_id))
         return [
             ApprovalRecord(login=a.login, at=a.at or datetime.now(UTC), comment=a.comment,
                            environments=a.environments)
-            for a in self.store.approvals(int(self.run_id))
+            for a in self._read
             if a.state == "approved" and environment in a.environments
         ]
 
@@ -95,9 +99,11 @@ def _credentials(config: Config, name: str, env: Mapping[str, str]
 
 
 def make_services(config: Config, env: Mapping[str, str]) -> Services:
+    # Writes keep to GitHub's limits (80 a minute, 500 an hour) unless turned off.
+    tuning = GitHubTuning() if writes_paced(env) else GitHubTuning(writes_per_minute=None,
+                                                                    writes_per_hour=None)
     store = open_github_store(api_url=config.run.api_url, token=config.github_token,
-                              repository=config.run.repository,
-                              tuning=GitHubTuning(seconds_between_writes=write_interval(env)))
+                              repository=config.run.repository, tuning=tuning)
     approvals = GitHubApprovals(store, config.run.run_id)
     clients: dict[str, PackageIndex] = {}
 
@@ -105,8 +111,7 @@ def make_services(config: Config, env: Mapping[str, str]) -> Services:
         if name not in clients:
             url = config.test_repository_url if name == "testpypi" else config.repository_url
             clients[name] = open_index(IndexConfig.create(
-                name, credentials=_credentials(config, name, env), upload_url=url),  # type: ignore[arg-type]  # "testpypi" | "pypi"
-                environ=env)
+                name, credentials=_credentials(config, name, env), upload_url=url))  # type: ignore[arg-type]  # "testpypi" | "pypi"
         return clients[name]
 
     public_key = KeySigner.from_pem(config.signing_key).public_pem if config.signing_key \

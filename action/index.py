@@ -1,24 +1,27 @@
 """Package indexes (Test PyPI, PyPI): what they hold, uploading to them, trusted publishing.
 
 Reading goes through the simple API (PEP 691 JSON where offered, PEP 503 HTML otherwise);
-uploading goes through twine, one file per call, with credentials in the environment only.
-`PackageIndex.ensure` makes an upload idempotent by content: the same bytes already there are
-left alone, different bytes under the same name stop the release.
+uploading goes through twine's Python API, in this process: its `PackageFile` (made once per
+file and job, `action.dists`) and one `Repository`, so one HTTP session, per index.
+`PackageIndex.publish` takes a batch: what the index held just before decides what is left
+alone (the same bytes) or stops (other bytes under the name); the rest is uploaded several at a
+time, and the index is read once more to confirm the whole batch.
 
 Retries: reads and uploads are retried with exponential backoff and jitter on 5xx, 429,
-timeouts and dropped connections (twine retries a 5xx at once, without waiting; we wait
-between its attempts). A 4xx is never retried: it is explained with the index's own message
-and what to do about it.
+timeouts and dropped connections (each upload is one attempt of twine's; we wait between
+them). A 4xx is never retried: it is explained from the HTTP answer (status, the reason phrase
+where PyPI puts its message, the body where pypiserver does) and what to do about it.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import enum
 import html
 import json
 import re
-import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -33,40 +36,45 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+from twine.repository import Repository
 
+from action import dists
 from action.digests import sha256_file
 from action.errors import (
-    CommandError,
     ConfigError,
     DigestMismatchError,
     FileExistsOnIndexError,
     PackageIndexError,
+    ReleaseError,
 )
 from action.logs import get_logger, mask
-from action.proc import run
 from action.retry import Backoff
+from action.workers import run_bounded
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from twine.package import PackageFile
+
 __all__ = [
     "ApiToken",
     "Credentials",
+    "Dist",
     "IndexConfig",
     "IndexName",
     "MintedToken",
     "Outcome",
     "PackageIndex",
     "TrustedPublishing",
-    "TwineFailure",
+    "UploadFailure",
     "mint_token",
     "open_index",
     "parse_simple",
     "parse_simple_html",
     "parse_simple_json",
-    "parse_twine_failure",
     "project_of",
+    "read_failure",
 ]
 
 log = get_logger(__name__)
@@ -87,6 +95,7 @@ _CONVENTIONAL: dict[str, tuple[str, str, str]] = {
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 _ACCEPT = f"{SIMPLE_JSON}, {SIMPLE_HTML};q=0.2, text/html;q=0.01"
+UPLOAD_WORKERS = 4  # uploads in flight per index
 TOKEN_LIFETIME = 15 * 60.0  # what PyPI gives a minted token when it does not say
 REFRESH_MARGIN = 2 * 60.0  # re-mint when less than this is left
 
@@ -280,64 +289,35 @@ def parse_simple(content_type: str, body: str) -> dict[str, str]:
     raise PackageIndexError(f"the simple API answered with unexpected media type {media!r}")
 
 
-# --- twine failures ------------------------------------------------------------------------
+# --- upload failures, from the HTTP answer --------------------------------------------------
 
 
 @dataclass(frozen=True)
-class TwineFailure:
-    """What a failed `twine upload` printed, read back: an HTTP status or a transport error."""
+class UploadFailure:
+    """Why the index refused an upload: its status and its own words."""
 
-    status: int | None  # None: no HTTP answer (dropped connection, timeout, local error)
-    message: str  # the index's own words, or twine's
+    status: int
+    message: str  # the reason phrase (PyPI's message) and the body's words (pypiserver's)
     transient: bool
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_LEVEL = re.compile(r"^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+")
-_HTTP_ERROR = re.compile(r"HTTPError: (\d{3}) .*? from \S+$")
 _PRE = re.compile(r"<pre>(.*?)</pre>", re.DOTALL | re.IGNORECASE)
-_TRANSPORT = (
-    "ConnectionError", "Connection aborted", "RemoteDisconnected", "ConnectionResetError",
-    "Max retries exceeded", "Read timed out", "ReadTimeout", "ConnectTimeout",
-    "ChunkedEncodingError", "IncompleteRead", "BrokenPipeError",
-)
+_TAG = re.compile(r"<[^>]+>")
+TOO_MANY_REQUESTS = 429
 
 
-def parse_twine_failure(output: str) -> TwineFailure:
-    """Read what went wrong from twine's output (run with --verbose --no-color)."""
-    lines = [_LEVEL.sub("", line.strip()) for line in _ANSI.sub("", output).splitlines()]
-    for number, line in enumerate(lines):
-        match = _HTTP_ERROR.search(line)
-        if match:
-            status = int(match.group(1))
-            message = _index_message(lines, number)
-            transient = status >= 500 or status == 429  # noqa: PLR2004 - 429 is "too many requests"
-            return TwineFailure(status, message, transient=transient)
-    for marker in _TRANSPORT:
-        if marker in output:
-            return TwineFailure(None, _last_line_with(lines, marker), transient=True)
-    said = [line for line in lines if line]
-    return TwineFailure(None, "\n".join(said[-5:]), transient=False)
-
-
-def _index_message(lines: list[str], error_at: int) -> str:
-    """The reason phrase (PyPI puts its message there) and the body's words (pypiserver's)."""
-    reason = next((line for line in lines[error_at + 1 :] if line), "")
+def read_failure(response: requests.Response) -> UploadFailure:
+    """The index's answer to a refused upload, read from the response itself."""
+    status, reason = response.status_code, (response.reason or "").strip()
+    body = response.text or ""
+    pre = _PRE.search(body)
+    text = html.unescape(pre.group(1) if pre else _TAG.sub(" ", body))
+    text = " ".join(text.split())
     parts = [reason]
-    starts = [n for n, line in enumerate(lines[:error_at]) if line.startswith("Response from ")]
-    if starts:
-        body = "\n".join(lines[starts[-1] + 2 : error_at]).strip()
-        pre = _PRE.search(body)
-        text = html.unescape(pre.group(1)) if pre else ("" if "<" in body else body)
-        text = " ".join(text.split())
-        if text and text != "None" and text.lower() not in reason.lower():
-            parts.append(text)
-    return ": ".join(part for part in parts if part)
-
-
-def _last_line_with(lines: list[str], marker: str) -> str:
-    found = [line for line in lines if marker in line]
-    return found[-1] if found else marker
+    if text and text != "None" and text.lower() not in reason.lower():
+        parts.append(text[:500])
+    transient = status >= 500 or status == TOO_MANY_REQUESTS  # noqa: PLR2004 - server errors
+    return UploadFailure(status, ": ".join(p for p in parts if p), transient=transient)
 
 
 # --- trusted publishing --------------------------------------------------------------------
@@ -517,10 +497,12 @@ class PackageIndex:
         minter: Callable[[IndexConfig], MintedToken] = mint_token,
         clock: Callable[[], float] = time.time,
         timeout: float = 30.0,
-        environ: Mapping[str, str],
+        workers: int = UPLOAD_WORKERS,
     ) -> None:
         self.config = config
-        self._environ = environ  # the job's environment, for twine (TWINE_* replaced)
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._twine: Repository | None = None
         self._session = session or requests.Session()
         self._backoff = backoff or Backoff()
         self._minter = minter
@@ -552,33 +534,42 @@ class PackageIndex:
     # uploading
 
     def upload(self, path: Path, *, attestations: Sequence[Path] = ()) -> None:
-        """Upload one file with twine; retry transient failures; explain a refusal."""
+        """Upload one file through twine's API; retry transient failures; explain a refusal."""
         what = f"uploading {path.name} to {self.config.name}"
-        _retrying(what, lambda: self._twine(path, attestations), self._backoff)
+        package = copy.copy(dists.package(path))  # shared by both indexes: add to a copy
+        if attestations:
+            package.add_attestations([str(a) for a in attestations])
+        _retrying(what, lambda: self._send_upload(package, path), self._backoff)
         log.info("index.upload", index=self.config.name, file=path.name)
 
-    def _twine(self, path: Path, attestations: Sequence[Path]) -> None:
-        args: list[str | Path] = [
-            sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive", "--verbose",
-            "--disable-progress-bar", "--repository-url", self.config.upload_url,
-        ]
-        if attestations:
-            args.append("--attestations")
-        try:
-            run([*args, path, *attestations], env=self._twine_env(), what="upload with twine")
-        except CommandError as exc:
-            failure = parse_twine_failure(exc.message)
-            if failure.transient:
-                status = f"HTTP {failure.status}: " if failure.status else ""
-                raise _TransientError(status + failure.message) from exc
-            raise self._explain(failure, path) from exc
+    def _repository(self) -> Repository:
+        with self._lock:
+            if self._twine is None:
+                self._twine = Repository(self.config.upload_url, None, None,
+                                         disable_progress_bar=True)
+            return self._twine
 
-    def _twine_env(self) -> dict[str, str]:
-        username, password = self._login()
-        env = {k: v for k, v in self._environ.items() if not k.startswith("TWINE_")}
-        env.update(TWINE_USERNAME=username, TWINE_PASSWORD=password,
-                   COLUMNS="500", NO_COLOR="1", TERM="dumb")
-        return env
+    def _send_upload(self, package: PackageFile, path: Path) -> None:
+        repository = self._repository()
+        repository.session.auth = self._login()
+        try:
+            response = repository.upload(package, max_redirects=1)  # one attempt: we retry
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _TransientError(f"POST {self.config.upload_url}: {type(exc).__name__}: "
+                                  f"{exc}") from exc
+        if response.ok and not response.is_redirect:
+            return
+        if response.is_redirect:
+            raise PackageIndexError(
+                f"{self.config.name}: the upload URL {self.config.upload_url} redirects to "
+                f"{response.headers.get('Location', '?')}",
+                hint="Set the repository URL to the address that takes uploads (for PyPI: "
+                "https://upload.pypi.org/legacy/).",
+            )
+        failure = read_failure(response)
+        if failure.transient:
+            raise _TransientError(f"HTTP {failure.status}: {failure.message}")
+        raise self._explain(failure, path)
 
     def _login(self) -> tuple[str, str]:
         credentials = self.config.credentials
@@ -589,12 +580,9 @@ class PackageIndex:
             mask(self._minted.token)
         return "__token__", self._minted.token
 
-    def _explain(self, failure: TwineFailure, path: Path) -> PackageIndexError:
+    def _explain(self, failure: UploadFailure, path: Path) -> PackageIndexError:
         said = failure.message or "(no message)"
         head = f"{self.config.name} refused {path.name}"
-        if failure.status is None:
-            return PackageIndexError(f"twine could not upload {path.name}: {said}",
-                                     hint="See twine's message above.")
         text = f"{head}: HTTP {failure.status}: {said}"
         lowered = said.lower()
         if "has already been used" in lowered:
@@ -634,32 +622,88 @@ class PackageIndex:
         self, path: Path, sha256: str, *, attestations: Sequence[Path] = ()
     ) -> Outcome:
         """Make the index hold exactly these bytes under this name, uploading at most once."""
-        sha256 = sha256.lower()
-        project, where = project_of(path.name), f"{self.config.name} ({self.config.simple_url})"
-        held = self.files(project).get(path.name)
-        if held is not None:
-            _require_same(path.name, sha256, held, where)
-            log.info("index.already-present", index=self.config.name, file=path.name)
-            return Outcome.ALREADY_PRESENT
-        local = sha256_file(path)
-        if local != sha256:
-            raise DigestMismatchError(path.name, sha256, local, where="the local file")
+        held = self.files(project_of(path.name))
+        (outcome,) = self.publish([Dist(path, sha256, tuple(attestations))], held=held)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def publish(self, batch: Sequence[Dist], *,
+                held: Mapping[str, str]) -> list[Outcome | ReleaseError]:
+        """Make the index hold exactly these bytes under these names: per file, what was done
+        or why not. `held`: what the index held just before (`files`). The files it does not
+        hold are uploaded `workers` at a time, then the index is read once to confirm them."""
+        where = f"{self.config.name} ({self.config.simple_url})"
+        outcomes: list[Outcome | ReleaseError] = []
+        for dist in batch:
+            present = held.get(dist.path.name)
+            try:
+                if present is not None:
+                    _require_same(dist.path.name, dist.sha256, present, where)
+                    log.info("index.already-present", index=self.config.name,
+                             file=dist.path.name)
+                outcomes.append(Outcome.ALREADY_PRESENT)
+            except ReleaseError as refused:
+                outcomes.append(refused)
+        todo = [n for n, d in enumerate(batch) if d.path.name not in held]
+        sent = run_bounded(lambda n: self._upload_checked(batch[n]), todo,
+                           workers=self.workers)
+        landed = []
+        for number, result in zip(todo, sent, strict=True):
+            outcomes[number] = result if isinstance(result, ReleaseError) else Outcome.UPLOADED
+            if not isinstance(result, ReleaseError):
+                landed.append(batch[number])
+        for dist, problem in self._confirm(landed, where).items():
+            outcomes[batch.index(dist)] = problem
+        return outcomes
+
+    def _upload_checked(self, dist: Dist) -> None:
+        local = sha256_file(dist.path)
+        if local != dist.sha256:
+            raise DigestMismatchError(dist.path.name, dist.sha256, local,
+                                      where="the local file")
         try:
-            self.upload(path, attestations=attestations)
+            self.upload(dist.path, attestations=dist.attestations)
         except FileExistsOnIndexError:
-            log.info("index.exists-after-upload", index=self.config.name, file=path.name)
-        self._confirm(project, path.name, sha256, where)
-        log.info("index.uploaded", index=self.config.name, file=path.name, sha256=sha256)
-        return Outcome.UPLOADED
+            log.info("index.exists-after-upload", index=self.config.name, file=dist.path.name)
 
-    def _confirm(self, project: str, name: str, sha256: str, where: str) -> None:
+    def _confirm(self, landed: Sequence[Dist],
+                 where: str) -> dict[Dist, ReleaseError]:
+        """Read the index once (again while some are not listed yet): each upload is there
+        with its bytes. The uploads it contradicts, with why."""
+        if not landed:
+            return {}
+        projects = sorted({project_of(d.path.name) for d in landed})
+        problems: dict[Dist, ReleaseError] = {}
+
         def check() -> None:
-            held = self.files(project).get(name)
-            if held is None:
-                raise _TransientError(f"{name} is not listed on {where} yet")
-            _require_same(name, sha256, held, where, after_upload=True)
+            held: dict[str, str] = {}
+            for project in projects:
+                held.update(self.files(project))
+            missing = [d.path.name for d in landed if d.path.name not in held]
+            if missing:
+                raise _TransientError(f"not listed on {where} yet: {', '.join(missing)}")
+            for dist in landed:
+                try:
+                    _require_same(dist.path.name, dist.sha256, held[dist.path.name], where,
+                                  after_upload=True)
+                    log.info("index.uploaded", index=self.config.name, file=dist.path.name,
+                             sha256=dist.sha256)
+                except ReleaseError as problem:
+                    problems[dist] = problem
 
-        _retrying(f"confirming {name} on {self.config.name}", check, self._backoff)
+        _retrying(f"confirming {len(landed)} upload(s) on {self.config.name}", check,
+                  self._backoff)
+        return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Dist:
+    """One file of a batch: where it is, the bytes it must be, its PEP 740 attestations."""
+
+    path: Path
+    sha256: str
+    attestations: tuple[Path, ...] = ()
 
 
 def _require_same(name: str, sha256: str, held: str, where: str, *,

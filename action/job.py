@@ -93,11 +93,13 @@ class Job:
         log continues the release's log; until that draft has a log, the release's is read.
         """
         store = self.services.store
-        release = self.release or store.find_release(self.config.tag)
+        if self.release is not None:  # reloading: read it again by id
+            release: ReleaseInfo | None = store.get_release(self.release.release_id)
+        else:  # the listing that finds it has just read it
+            release = store.find_release(self.config.tag)
         if release is None:
             self.log, self.release = eventlog.EventLog(), None
             return
-        release = store.get_release(release.release_id)
         if self.config.lane != MAIN_LANE and release.immutable and not release.draft:
             self.own_release = True
             own = store.find_backfill_draft(self.config.tag, self.config.lane)
@@ -118,7 +120,12 @@ class Job:
         log.info("event", lane=lane, type=payload.event_type.value, seq=len(self.log))
 
     def flush(self) -> None:
-        """Store the log as the next snapshot (once the release exists to hold it)."""
+        """Store the log as the next snapshot (once the release exists to hold it).
+
+        The log is stored per batch, not per event: before a batch of side effects (its
+        intents, `commit`) and when the job stops. Whatever a crash loses in between is told
+        again by the world on resume (the asset listing, the index's files) or redone.
+        """
         if not self.unflushed or self.release is None:
             return
         if self.release.immutable and not self.release.draft:
@@ -129,10 +136,16 @@ class Job:
         self.unflushed = 0
 
     def record_and_flush(self, lane: str, *payloads: Payload) -> None:
-        """Append one batch of events and store the log once (see docs/adr/0002)."""
+        """Append one batch of events and store the log once: the intents before a batch of
+        side effects (see docs/adr/0002)."""
+        self.note(lane, *payloads)
+        self.flush()
+
+    def note(self, lane: str, *payloads: Payload) -> None:
+        """Append events; they are stored with the next snapshot (before the next batch of
+        side effects, or when the job stops): results, and facts a rerun can tell again."""
         for payload in payloads:
             self.record(lane, payload)
-        self.flush()
 
     # --- what the steps need ----------------------------------------------------------------
 

@@ -9,30 +9,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from action import dists
 from action.digests import sha256_file
 from action.errors import DigestMismatchError, ReleaseError, VerificationError
 from statemachine.ledger import is_sdist, is_wheel
 from statemachine.records import FileRef
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from action.job import Job
     from action.stores.base import AssetInfo
-
-_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 # --- local files ------------------------------------------------------------------------------
 
 
 def digest_of(path: Path) -> str:
-    """sha256 of a file, remembered by path, size and modification time."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = sha256_file(path)
-    return _DIGESTS[key]
+    """sha256 of a file, hashed once while it stays as it is (`action.digests`); a dist in
+    the same pass that reads it for twine (`action.dists`)."""
+    if is_wheel(path.name) or is_sdist(path.name):
+        return dists.sha256(path)
+    return sha256_file(path)
 
 
 def file_ref(path: Path) -> FileRef:
@@ -93,11 +92,14 @@ def asset_digest(job: Job, release_id: int, asset: AssetInfo) -> str:
     return sha256_file(dest)
 
 
-def verify_draft(job: Job) -> None:
-    """The draft holds exactly the lane's release files (what the reviewer will approve)."""
+def verify_draft(job: Job, listing: Sequence[AssetInfo] | None = None) -> None:
+    """The draft holds exactly the lane's release files (what the reviewer will approve);
+    `listing`: the draft's assets as just listed (else they are listed here)."""
     lane = job.lane
     release_id = job.release_ref().release_id
-    attached = {a.name: a for a in job.services.store.list_assets(release_id)}
+    if listing is None:
+        listing = job.services.store.list_assets(release_id)
+    attached = {a.name: a for a in listing}
     for file in lane.release_files():
         asset = attached.get(file.name)
         if asset is None or not asset.complete:
@@ -109,24 +111,31 @@ def verify_draft(job: Job) -> None:
                                       where="the draft release")
 
 
-def fetch_reviewed(job: Job, files: list[FileRef]) -> dict[str, Path]:
-    """Download each file from the draft release and check it against the ledger."""
+def fetch_reviewed(job: Job, files: Sequence[FileRef],
+                   listing: Sequence[AssetInfo] | None = None) -> dict[str, Path]:
+    """Each file from the draft release (those not already here, several at a time), checked
+    against the ledger; `listing` as for `verify_draft`."""
     release_id = job.release_ref().release_id
     store = job.services.store
     folder = job.workdir / "reviewed"
     folder.mkdir(parents=True, exist_ok=True)
-    assets = {a.name: a for a in store.list_assets(release_id)}
+    if not files:
+        return {}
+    if listing is None:
+        listing = store.list_assets(release_id)
+    assets = {a.name: a for a in listing}
+    missing = [f for f in files
+               if not (folder / f.name).is_file() or digest_of(folder / f.name) != f.sha256]
+    for file in missing:
+        if file.name not in assets:
+            raise VerificationError(f"{file.name} is no longer attached to the draft",
+                                    hint="Nothing was uploaded. Restore the file or start "
+                                    "over with a new tag.")
+    store.download_assets(release_id, [assets[f.name] for f in missing], folder)
     paths: dict[str, Path] = {}
     for file in files:
         dest = folder / file.name
-        if not dest.is_file() or sha256_file(dest) != file.sha256:
-            asset = assets.get(file.name)
-            if asset is None:
-                raise VerificationError(f"{file.name} is no longer attached to the draft",
-                                        hint="Nothing was uploaded. Restore the file or start "
-                                        "over with a new tag.")
-            store.download_asset(release_id, asset, dest)
-        actual = sha256_file(dest)
+        actual = digest_of(dest)
         if actual != file.sha256:
             raise DigestMismatchError(file.name, file.sha256, actual, where="the draft release")
         paths[file.name] = dest

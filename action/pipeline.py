@@ -1,9 +1,11 @@
 """The orchestration: load the log, plan, run one step, record its events, plan again.
 
 Nothing here decides what comes next (`statemachine.plan` does) and nothing here touches the
-world directly (the steps in `action/steps/` do, through the services). Each side effect is
-preceded by its intent and followed by its result, both flushed to the store, so a crash at
-any point is followed by a plan that checks what is unknown before doing anything again.
+world directly (the steps in `action/steps/` do, through the services). The log is stored per
+batch: each batch of side effects is preceded by a snapshot holding its intents, and the
+results are stored with the next snapshot, at the latest when the job stops (also when a step
+fails; a killed job stores nothing more). A crash at any point is followed by a plan that
+checks what is unknown (the draft's assets, the index's files) before doing anything again.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ def run(job: Job) -> Plan:
         current = plan(job.log.state, request(job))
         step = current.next
         if step is None:
+            try:
+                job.flush()
+            except LogConflictError as conflict:
+                conflicts = _reload(job, conflicts, conflict)
+                last = None
+                continue
             return current
         marker = (step.kind, ",".join(step.names), len(job.log))
         if marker == last:
@@ -80,13 +88,31 @@ def run(job: Job) -> Plan:
         job.services.progress(StepStarted(kind=step.kind, why=step.why))
         try:
             HANDLERS[step.kind](job, step)
-        except LogConflictError:
-            conflicts += 1
-            if conflicts > MAX_CONFLICTS:
-                raise
-            log.info("log.conflict", action="reloading and planning again", attempt=conflicts)
-            job.load()
+        except LogConflictError as conflict:
+            conflicts = _reload(job, conflicts, conflict)
             last = None
+        except Exception:
+            _store_what_is_known(job)
+            raise
     raise ReleaseError(f"more than {MAX_STEPS} steps: giving up",
                        hint="This is a bug; please report it with the state log.")
+
+
+def _reload(job: Job, conflicts: int, conflict: LogConflictError) -> int:
+    """Another run appended first: drop what this one recorded, reload, plan again."""
+    conflicts += 1
+    if conflicts > MAX_CONFLICTS:
+        raise conflict
+    log.info("log.conflict", action="reloading and planning again", attempt=conflicts)
+    job.load()
+    return conflicts
+
+
+def _store_what_is_known(job: Job) -> None:
+    """A step failed: store the results it recorded before failing (best effort)."""
+    try:
+        job.flush()
+    except ReleaseError as problem:
+        log.warning("log.not-stored", reason=problem.message,
+                    action="the next run checks what this one did")
 

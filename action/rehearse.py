@@ -239,8 +239,7 @@ def make_services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]
     def index(name: str) -> PackageIndex:
         if name not in clients:
             clients[name] = open_index(IndexConfig.create(
-                name, credentials=ApiToken("rehearsal"), upload_url=urls[name]),  # type: ignore[arg-type]  # "testpypi" | "pypi"
-                environ=env)
+                name, credentials=ApiToken("rehearsal"), upload_url=urls[name]))  # type: ignore[arg-type]  # "testpypi" | "pypi"
         return clients[name]
 
     return Services(

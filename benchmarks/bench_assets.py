@@ -58,7 +58,7 @@ def peak_rss_mb() -> float:
 
 def _store(api_url: str) -> GitHubStore:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    tuning = GitHubTuning(seconds_between_writes=None)
+    tuning = GitHubTuning(writes_per_minute=None, writes_per_hour=None)
     return open_github_store(api_url=api_url, token=TOKEN, repository=REPO, tuning=tuning)
 
 
@@ -152,8 +152,8 @@ def concurrency(tmp: Path, count: int = 20, size: int = 5 * MIB, latency: float 
         (folder / f"wheel-{n:02d}.whl").write_bytes(os.urandom(size))
     production = GitHubTuning()
     print(f"\nUploading {count} assets of {size // MIB} MiB (store in its own process), double "
-          f"latency {latency * 1000:.0f} ms, production pacing (burst {production.write_burst}, "
-          f"then {production.seconds_between_writes} s per write)")
+          f"latency {latency * 1000:.0f} ms, production pacing ({production.writes_per_minute} "
+          f"writes a minute, {production.writes_per_hour} an hour)")
     timings = {}
     for workers in (1, 4, 8):
         with GitHubDouble(token=TOKEN, latency=latency) as double:

@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from action.signing import generate_key  # noqa: E402 - after the path is set
+from action.attestation.keys import generate_key  # noqa: E402 - after the path is set
 from tests.doubles.github import GitHubDouble  # noqa: E402
 from tests.fixtures_index import TEST_TOKEN, PypiServer, start_pypiserver, stop_pypiserver  # noqa: E402
 from tests.integration.harness import NAME, REPOSITORY, TAG, VERSION, make_project  # noqa: E402
@@ -57,45 +57,15 @@ RUN_ID = 4242
 MIB = 1 << 20
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 
-# Counts the bytes every SHA-256 object of a process is fed; appended to $BENCH_HASHED at exit.
+# Loaded by every Python process of a job: counts the bytes of files it reads to hash them
+# (tests/hashing.py), and reports that and its peak RSS to $BENCH_HASHED when it exits.
 SITECUSTOMIZE = textwrap.dedent(
     """
-    import atexit, hashlib, os
+    import atexit, os
 
-    _fed = [0]
-    _sha256, _new = hashlib.sha256, hashlib.new
+    from tests import hashing
 
-    class _Counted:
-        def __init__(self, inner):
-            self._inner = inner
-            self.name, self.digest_size, self.block_size = (inner.name, inner.digest_size,
-                                                            inner.block_size)
-
-        def update(self, data):
-            _fed[0] += memoryview(data).nbytes
-            self._inner.update(data)
-
-        def copy(self):
-            return _Counted(self._inner.copy())
-
-        def digest(self):
-            return self._inner.digest()
-
-        def hexdigest(self):
-            return self._inner.hexdigest()
-
-    def sha256(data=b"", **kwargs):
-        counted = _Counted(_sha256(**kwargs))
-        if data:
-            counted.update(data)
-        return counted
-
-    def new(name, data=b"", **kwargs):
-        if str(name).lower().replace("-", "") == "sha256":
-            return sha256(data, **kwargs)
-        return _new(name, data, **kwargs)
-
-    hashlib.sha256, hashlib.new = sha256, new
+    hashing.install()
 
     @atexit.register
     def _report():
@@ -106,7 +76,7 @@ SITECUSTOMIZE = textwrap.dedent(
                     peak = int(line.split()[1])
         if os.environ.get("BENCH_HASHED"):
             with open(os.environ["BENCH_HASHED"], "a") as out:
-                out.write(f"{os.getpid()} {_fed[0]} {peak}\\n")
+                out.write(f"{os.getpid()} {hashing.FED[0]} {peak}\\n")
     """
 )
 

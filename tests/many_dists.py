@@ -54,13 +54,15 @@ def _record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def write_wheel(folder: Path, name: str, version: str, tag: str, size: int) -> Path:
+def write_wheel(folder: Path, name: str, version: str, tag: str, size: int, *,
+                meta: bytes | None = None) -> Path:
+    """A wheel whose METADATA is `meta` (default: valid, with a Markdown description)."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     members = {
         f"{dist}/__init__.py": f"TAG = {tag!r}\n".encode(),
         f"{dist}/_payload.bin": os.urandom(size),
-        f"{info}/METADATA": metadata(name, version),
+        f"{info}/METADATA": metadata(name, version) if meta is None else meta,
         f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: many_dists\nRoot-Is-Purelib: false\n"
                           f"Tag: {tag}\n").encode(),
     }

@@ -43,4 +43,4 @@ def approve(job: Job, step: Step) -> None:
             f"`environment: {environment}`; or set `require-approval: false` to opt out "
             "(recorded as such).",
         )
-    job.record_and_flush(step.lane, payload)
+    job.note(step.lane, payload)

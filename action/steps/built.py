@@ -57,7 +57,7 @@ def build_part(job: Job, step: Step) -> None:
     parts = job.config.parts
     job.services.progress(BuildingPart(part=part, total=len(parts),
                                        number=parts.index(part) + 1 if part in parts else 1))
-    job.record_and_flush(lane.name, BuildStarted(part=part))
+    job.note(lane.name, BuildStarted(part=part))
     out = job.workdir / "build" / part
     shutil.rmtree(out, ignore_errors=True)
     epoch = lane.opened.source_date_epoch
@@ -83,7 +83,7 @@ def build_part(job: Job, step: Step) -> None:
         part=part, tools=dict(output.tools),
         images=tuple(Image(name=i.name, digest=i.digest) for i in output.images),
     )
-    job.record_and_flush(lane.name, *records, finished)
+    job.note(lane.name, *records, finished)
 
 
 def take_in(job: Job, step: Step) -> None:
@@ -94,7 +94,7 @@ def take_in(job: Job, step: Step) -> None:
         builders.check_dist(path, lane.opened.tag)
         records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))
         log.info("file.taken-in", file=name, sha256=digest_of(path))
-    job.record_and_flush(lane.name, *records)
+    job.note(lane.name, *records)
 
 
 def expected_wheels(job: Job) -> list[str] | None:
@@ -124,4 +124,4 @@ def seal_built(job: Job, step: Step) -> None:
     elif lane.is_backfill or not wheels:
         log.info("completeness.pure", wheels=wheels)
     manifest = manifest_digest([a.file for a in lane.files.values()])
-    job.record_and_flush(step.lane, Built(manifest=manifest))
+    job.note(step.lane, Built(manifest=manifest))

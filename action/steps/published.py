@@ -1,8 +1,10 @@
 """test-published and published: the approved bytes, from the draft, to Test PyPI then PyPI.
 
-Before anything is uploaded, every file is downloaded from the draft (what the reviewer saw),
-checked against the ledger and the signed provenance, and the index is read: a file it holds
-with other bytes stops the whole batch before the first upload.
+Before anything is uploaded, every file is downloaded from the draft (what the reviewer saw,
+several at a time), checked against the ledger and the signed provenance, and the index is read
+once: a file it holds with other bytes stops the whole batch before the first upload. The
+intents are stored, then the index takes the batch (several uploads at a time, one session) and
+is read once more to confirm it; the results are stored with the next snapshot.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 from action import report
 from action.attestation.verify import verify_provenance
 from action.errors import DigestMismatchError, VerificationError
-from action.index import Outcome, project_of
+from action.index import Dist, Outcome, project_of
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.progress import FileUploaded, Notice
@@ -22,6 +24,7 @@ from statemachine.payloads import Published, TestPublished, UploadConfirmed, Upl
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from action.index import PackageIndex
     from action.job import Job
     from statemachine.plan import Step
     from statemachine.records import FileRef
@@ -29,12 +32,12 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-def _verify_provenance(job: Job, paths: dict[str, Path]) -> None:
+def _verify_provenance(job: Job, paths: dict[str, Path], signed: dict[str, Path]) -> None:
     lane = job.lane
     if lane.provenance is None:  # pragma: no cover - the machine requires attested first
         raise VerificationError("the lane has no provenance")
-    prov = fetch_reviewed(job, [lane.provenance])[lane.provenance.name]
-    bundle = fetch_reviewed(job, [lane.bundle])[lane.bundle.name] if lane.bundle else None
+    prov = signed[lane.provenance.name]
+    bundle = signed[lane.bundle.name] if lane.bundle else None
     verdict = verify_provenance(
         prov, paths, public_key_pem=None if bundle else job.services.public_key,
         sigstore_bundle=bundle, expected_workflow=job.config.run.workflow or None,
@@ -47,9 +50,9 @@ def _verify_provenance(job: Job, paths: dict[str, Path]) -> None:
                                 hint="Nothing was uploaded.")
 
 
-def _preflight(job: Job, index_name: str, files: list[FileRef]) -> None:
-    """Stop before the first upload if the index holds any of the names with other bytes."""
-    index = job.services.indexes(index_name)
+def _preflight(index: PackageIndex, files: list[FileRef]) -> dict[str, str]:
+    """What the index holds (read once); stop before the first upload if it holds any of the
+    names with other bytes."""
     projects = {project_of(f.name) for f in files}
     held: dict[str, str] = {}
     for project in projects:
@@ -58,10 +61,16 @@ def _preflight(job: Job, index_name: str, files: list[FileRef]) -> None:
         other = held.get(file.name)
         if other and other != file.sha256:
             raise DigestMismatchError(
-                file.name, file.sha256, other, where=f"{index_name} ({index.config.simple_url})",
+                file.name, file.sha256, other,
+                where=f"{index.config.name} ({index.config.simple_url})",
                 hint="Nothing was uploaded. An index never replaces a file: release a new "
                 "version.",
             )
+    return held
+
+
+def _attestation(file: FileRef) -> str:
+    return f"{file.name}.publish.attestation"
 
 
 def upload(job: Job, step: Step) -> None:
@@ -70,28 +79,39 @@ def upload(job: Job, step: Step) -> None:
     files = upload_order([lane.files[n].file for n in names])
     if not files:
         return
-    verify_draft(job)
+    listing = job.services.store.list_assets(job.release_ref().release_id)
+    verify_draft(job, listing)
     # The provenance covers every dist of the lane, so all of them are fetched and verified,
     # also when only some are left to upload (a rerun after some were confirmed).
-    paths = fetch_reviewed(job, lane.dists())
-    _verify_provenance(job, paths)
-    _preflight(job, index_name, files)
+    paths = fetch_reviewed(job, lane.dists(), listing)
+    signed_files = [f for f in (lane.provenance, lane.bundle) if f is not None]
+    _verify_provenance(job, paths, fetch_reviewed(job, signed_files, listing))
+    index = job.services.indexes(index_name)
+    held = _preflight(index, files)
     record = lane.indexes[index_name]
     intents = [UploadStarted(index=index_name, file=f) for f in files
                if f.name not in record.started]
     if intents:
         job.record_and_flush(lane.name, *intents)
-    index = job.services.indexes(index_name)
-    attestations = {a.name: a for a in lane.attestations}
-    for number, file in enumerate(files, start=1):
-        made = attestations.get(f"{file.name}.publish.attestation")
-        extra = [fetch_reviewed(job, [made])[made.name]] if made else []
-        outcome = index.ensure(paths[file.name], file.sha256, attestations=extra)
+    made = {a.name: a for a in lane.attestations}
+    wanted = [made[_attestation(f)] for f in files if _attestation(f) in made]
+    attestations = fetch_reviewed(job, wanted, listing)
+    batch = [Dist(paths[f.name], f.sha256,
+                  (attestations[_attestation(f)],) if _attestation(f) in attestations else ())
+             for f in files]
+    outcomes = index.publish(batch, held=held)
+    failure = None
+    for number, (file, outcome) in enumerate(zip(files, outcomes, strict=True), start=1):
+        if isinstance(outcome, Exception):
+            failure = failure or outcome
+            continue
         job.services.progress(FileUploaded(index=index_name, name=file.name,
                                            outcome=outcome.value, number=number,
                                            total=len(files)))
-        job.record_and_flush(lane.name, UploadConfirmed(index=index_name, file=file,
-                                              uploaded=outcome is Outcome.UPLOADED))
+        job.note(lane.name, UploadConfirmed(index=index_name, file=file,
+                                            uploaded=outcome is Outcome.UPLOADED))
+    if failure is not None:
+        raise failure
 
 
 def seal_index(job: Job, step: Step) -> None:
@@ -100,24 +120,27 @@ def seal_index(job: Job, step: Step) -> None:
     project = project_of(lane.dists()[0].name)
     if index_name == "testpypi":
         if job.config.skip_test_pypi:
-            job.record_and_flush(step.lane, TestPublished(skipped=True))
+            job.note(step.lane, TestPublished(skipped=True))
             return
         url = job.services.indexes(index_name).config.project_url(project)
-        job.record_and_flush(step.lane, TestPublished(url=url))
+        job.note(step.lane, TestPublished(url=url))
         return
     url = job.services.indexes(index_name).config.project_url(project)
-    job.record_and_flush(step.lane, Published(url=url))
+    job.note(step.lane, Published(url=url))
 
 
 def publish_release(job: Job, step: Step) -> None:
     """The last act, after the log is final: the draft becomes the published release."""
+    job.flush()  # an immutable release takes no snapshot once it is published
     store = job.services.store
-    release = store.get_release(job.release_ref().release_id)
+    release = job.release  # as the job read it when it loaded the log
+    if release is None or release.release_id != job.release_ref().release_id:
+        release = store.get_release(job.release_ref().release_id)
     if not release.draft:
         log.info("release.already-published", url=release.url, action="nothing to do")
         job.services.progress(Notice(text="the release is already published: nothing to do"))
         job.release = release
         return
-    report.update_release_body(job)
-    job.release = store.publish(release.release_id)
+    job.release = store.publish(release.release_id, body=report.release_body(job.log.state,
+                                                                              job.config))
     log.info("release.published", url=job.release.url, lane=step.lane)

@@ -31,7 +31,7 @@ def open_lane(job: Job, step: Step) -> None:
         )
         log.warning("release.immutable", lane=step.lane, plan=message)
         job.services.progress(Notice(text=message))
-    job.record_and_flush(step.lane, LaneOpened(
+    job.note(step.lane, LaneOpened(
         tag=config.tag, version=str(tag_version(config.tag)), commit=info.commit,
         repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,
     ))
@@ -42,16 +42,16 @@ def find_or_create_release(job: Job, step: Step) -> None:
     store = job.services.store
     lane = job.lane
     if not lane.release_requested:
-        job.record_and_flush(step.lane, ReleaseRequested(tag=lane.opened.tag))
+        job.note(step.lane, ReleaseRequested(tag=lane.opened.tag))
     if lane.is_backfill and job.own_release:
         backfill: ReleaseInfo = store.ensure_backfill_draft(
             lane.opened.tag, lane.name, commit=lane.opened.commit,
             body=report.release_body(job.log.state, job.config))
         job.move_to(backfill)
-        job.record_and_flush(step.lane, ReleaseRecorded(release_id=backfill.release_id,
+        job.note(step.lane, ReleaseRecorded(release_id=backfill.release_id,
                                                         url=backfill.url))
         return
-    release = store.find_release(lane.opened.tag)
+    release = job.release  # what the job found when it loaded the log (listing releases)
     if release is None:
         release = store.create_draft(
             lane.opened.tag, commit=lane.opened.commit, name=lane.opened.tag,
@@ -61,5 +61,5 @@ def find_or_create_release(job: Job, step: Step) -> None:
     else:
         log.info("release.found", release_id=release.release_id, draft=release.draft)
     job.release = release
-    job.record_and_flush(step.lane, ReleaseRecorded(release_id=release.release_id,
+    job.note(step.lane, ReleaseRecorded(release_id=release.release_id,
                                                     url=release.url))

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from action.errors import ReleaseError
 
 SNAPSHOT = re.compile(r"release-state\.(\d{6})\.jsonl")
 
@@ -87,8 +90,8 @@ class ReleaseStore(Protocol):
     def update_body(self, release_id: int, body: str) -> None:
         """Replace the release's description (the review body)."""
 
-    def publish(self, release_id: int) -> ReleaseInfo:
-        """Turn the draft into a published release (idempotent)."""
+    def publish(self, release_id: int, *, body: str | None = None) -> ReleaseInfo:
+        """Turn the draft into a published release (idempotent), with `body` if given."""
 
     # Assets --------------------------------------------------------------------------------
     def list_assets(self, release_id: int) -> list[AssetInfo]:
@@ -98,8 +101,17 @@ class ReleaseStore(Protocol):
         """Attach a file (streamed); an existing asset with that name raises LogConflictError
         for snapshots and ReleaseError otherwise."""
 
+    def attach_files(self, release_id: int,
+                     paths: Sequence[Path]) -> list[AssetInfo | ReleaseError]:
+        """Attach files under their own names, several at a time: per file, the asset or why
+        it failed (`upload_asset`'s rules for a name already taken)."""
+
     def download_asset(self, release_id: int, asset: AssetInfo, dest: Path) -> Path:
         """Stream an asset's bytes to `dest`."""
+
+    def download_assets(self, release_id: int, assets: Sequence[AssetInfo],
+                        dest_dir: Path) -> list[Path]:
+        """Several downloads at a time, each to `dest_dir / asset.name`."""
 
     def delete_asset(self, release_id: int, asset: AssetInfo) -> None:
         """Remove an asset (used for cut-off uploads and old snapshots)."""

@@ -37,10 +37,9 @@ listing what exists. Primary and secondary rate limits are waited out (`retry-af
 Pacing and concurrency (`GitHubTuning`). A PyGithub `Requester` shares one connection object
 that is not thread-safe, so each worker thread has its own client, and PyGithub's own per-client
 throttle (0.25 s per request, 1 s per write, per client) is off. One pacer shared by all threads
-takes its place: writes draw from a bucket of `write_burst` (20) tokens refilled one per
-`seconds_between_writes` (1 s), so no minute sees more than 20 + 60 = 80 writes (GitHub's
-documented ceiling for content-creating requests) while a release of up to 20 files is not
-slowed at all; reads are not paced (`seconds_between_requests` None), the primary budget is
+takes its place (`action.pacing`): at most 80 writes in any minute and 500 in any hour, GitHub's
+documented limits for content-creating requests; a batch of uploads is planned against the
+hourly budget first, and waits on it are logged. Reads are not paced: the primary budget is
 read from the answers and waited out. A pool of `concurrency` (4) workers moves several files
 at a time: 20 files of 5 MiB to the double with 50 ms latency took 1.67 s one at a time, 0.73 s
 with 4 workers and 0.56 s with 8 (benchmarks/bench_assets.py); 4 takes most of the gain while
@@ -61,7 +60,7 @@ import io
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, Self, TypeVar
 from urllib.parse import quote
@@ -83,6 +82,7 @@ from action.errors import (
     ReleaseNotFoundError,
 )
 from action.logs import get_logger, mask
+from action.pacing import Throttling, WritePacer
 from action.retry import Backoff
 from action.stores.base import (
     SNAPSHOT,
@@ -137,9 +137,8 @@ class GitHubTuning:
     """How hard the store pushes GitHub. Production defaults; tests make them fast."""
 
     concurrency: int = 4
-    seconds_between_requests: float | None = None
-    seconds_between_writes: float | None = 1.0
-    write_burst: int = 20
+    writes_per_minute: int | None = 80  # GitHub's limits for content-creating requests
+    writes_per_hour: int | None = 500
     timeout: int = 30
     attempts: int = 6
     backoff_base: float = 1.0
@@ -304,45 +303,6 @@ def _translated(func: Callable[P, R]) -> Callable[P, R]:
 # --- pacing and retrying --------------------------------------------------------------------
 
 
-@dataclass
-class _Pacer:
-    """Paces requests across all threads: reads `between_requests` apart; writes from a
-    token bucket of `write_burst` tokens refilled one per `between_writes` seconds, so at
-    most `write_burst + 60 / between_writes` writes fall in any minute."""
-
-    between_requests: float | None
-    between_writes: float | None
-    write_burst: int = 1
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    _next_any: float = 0.0
-    _tokens: float = field(init=False)
-    _refilled: float = field(init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self._tokens, self._refilled = float(self.write_burst), self.clock()
-
-    def wait(self, *, write: bool) -> None:
-        with self._lock:
-            now = self.clock()
-            start = max(now, self._next_any)
-            self._next_any = start + (self.between_requests or 0.0)
-            if write and self.between_writes:
-                start = max(start, self._take_token(now))
-        if start > now:
-            self.sleep(start - now)
-
-    def _take_token(self, now: float) -> float:
-        """Reserve a write token; when it may be used (tokens below zero are a queue)."""
-        interval = self.between_writes or 0.0
-        self._tokens = min(float(self.write_burst),
-                           self._tokens + (now - self._refilled) / interval)
-        self._refilled = now
-        self._tokens -= 1.0
-        return now if self._tokens >= 0 else now - self._tokens * interval
-
-
 @dataclass(frozen=True, kw_only=True)
 class _Retrier:
     backoff: Backoff
@@ -493,8 +453,8 @@ class GitHubStore:
         self._api = api_url.rstrip("/")
         self._token = token
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._pacer = _Pacer(self.tuning.seconds_between_requests,
-                             self.tuning.seconds_between_writes, self.tuning.write_burst, sleep)
+        self._pacer = WritePacer(self.tuning.writes_per_minute, self.tuning.writes_per_hour,
+                                 sleep=sleep)
         backoff = Backoff(attempts=self.tuning.attempts, base=self.tuning.backoff_base,
                           cap=self.tuning.backoff_cap, sleep=sleep, jitter=jitter)
         self._retrier = _Retrier(backoff=backoff,
@@ -503,11 +463,16 @@ class GitHubStore:
         self._opened: list[github.Github | requests.Session] = []
         self._lock = threading.Lock()
         self._upload_urls: dict[int, str] = {}
+        self._listing: dict[int, dict[int, _Remote]] = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.tuning.concurrency, thread_name_prefix="github-transfer"
         )
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    def throttled(self) -> Throttling:
+        """How long this store's writes waited for GitHub's limits."""
+        return self._pacer.throttled()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -562,7 +527,8 @@ class GitHubStore:
     def _call(self, verb: str, url: str, *, params: dict[str, Any] | None = None,
               body: Any = None) -> tuple[dict[str, Any], Any]:
         """One API request, paced; no retry."""
-        self._pacer.wait(write=verb != "GET")
+        if verb != "GET":
+            self._pacer.wait()
         headers, data = self._requester().requestJsonAndCheck(verb, url, parameters=params,
                                                               input=body)
         return dict(headers), data
@@ -703,12 +669,15 @@ class GitHubStore:
         self._patch(release_id, {"body": body})
 
     @_translated
-    def publish(self, release_id: int) -> ReleaseInfo:
-        """Draft -> published; an already published release is returned unchanged."""
+    def publish(self, release_id: int, *, body: str | None = None) -> ReleaseInfo:
+        """Draft -> published (with `body`, in the same request); an already published
+        release is returned unchanged."""
         current = self.get_release(release_id)
         if not current.draft:
             return current
-        published = self._patch(release_id, {"draft": False})
+        fields: dict[str, Any] = {"draft": False} if body is None else {"draft": False,
+                                                                          "body": body}
+        published = self._patch(release_id, fields)
         log.info("github.published", tag=published.tag, url=published.url,
                  immutable=published.immutable)
         return published
@@ -726,14 +695,41 @@ class GitHubStore:
     # -- assets --------------------------------------------------------------------------
 
     def _remotes(self, release_id: int) -> list[_Remote]:
-        return [_remote(a) for a in self._get_all(f"{self._repo}/releases/{release_id}/assets")]
+        """The release's assets, listed now (and kept as the listing `list_assets` answers)."""
+        remotes = [_remote(a)
+                   for a in self._get_all(f"{self._repo}/releases/{release_id}/assets")]
+        with self._lock:
+            self._listing[release_id] = {r.info.asset_id: r for r in remotes}
+        return remotes
+
+    def _known_remotes(self, release_id: int) -> list[_Remote]:
+        """The last listing, kept up to date with this store's own uploads and deletions."""
+        with self._lock:
+            known = self._listing.get(release_id)
+            if known is not None:
+                return list(known.values())
+        return self._remotes(release_id)
+
+    def _noted(self, release_id: int, *, added: _Remote | None = None,
+               removed: int | None = None) -> None:
+        with self._lock:
+            known = self._listing.get(release_id)
+            if known is None:
+                return
+            if added is not None:
+                known[added.info.asset_id] = added
+            if removed is not None:
+                known.pop(removed, None)
 
     def _find(self, release_id: int, name: str) -> _Remote | None:
         return next((r for r in self._remotes(release_id) if r.info.name == name), None)
 
     @_translated
     def list_assets(self, release_id: int) -> list[AssetInfo]:
-        return [r.info for r in self._remotes(release_id)]
+        """The assets as last listed (when the log was read or stored), with this store's own
+        uploads and deletions since: a listing costs no request while nothing else is known
+        to have changed. Bytes are always checked against the ledger, never the listing."""
+        return [r.info for r in self._known_remotes(release_id)]
 
     @_translated
     def upload_asset(self, release_id: int, path: Path, *, name: str) -> AssetInfo:
@@ -745,14 +741,36 @@ class GitHubStore:
     @_translated
     def upload_assets(self, release_id: int, paths: Sequence[Path]) -> list[AssetInfo]:
         """Attach files under their own names, `concurrency` at a time, after one listing."""
+        results = self.attach_files(release_id, paths)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return [r for r in results if not isinstance(r, Exception)]
+
+    @_translated
+    def attach_files(self, release_id: int,
+                     paths: Sequence[Path]) -> list[AssetInfo | ReleaseError]:
+        """As `upload_assets`, but each file's own outcome: its asset, or why it failed."""
+        if not paths:
+            return []
         uploads = list(self._pool.map(lambda p: _Upload.of_file(p, p.name), paths))
         _refuse_repeated_names(uploads)
-        existing = {r.info.name: r for r in self._remotes(release_id)}
+        self._pacer.plan(len(uploads))
+        existing = {r.info.name: r for r in self._known_remotes(release_id)}
         self._upload_url(release_id)
-        futures = [self._pool.submit(self._put, release_id, u, existing.get(u.name))
-                   for u in uploads]
+        futures = [self._pool.submit(self._put_translated, release_id, u,
+                                     existing.get(u.name)) for u in uploads]
         concurrent.futures.wait(futures)
         return [f.result() for f in futures]
+
+    def _put_translated(self, release_id: int, upload: _Upload,
+                        found: _Remote | None) -> AssetInfo | ReleaseError:
+        try:
+            return self._put(release_id, upload, found)
+        except ReleaseError as problem:
+            return problem
+        except (GithubException, _HttpError) as exc:
+            return _as_release_error(f"upload {upload.name}", exc)
 
     def _put(self, release_id: int, upload: _Upload, found: _Remote | None) -> AssetInfo:
         """Upload unless the bytes are there; never repeat a lost upload blindly."""
@@ -780,13 +798,15 @@ class GitHubStore:
     def _post(self, release_id: int, upload: _Upload) -> AssetInfo:
         url = self._upload_url(release_id)
         headers = {"Content-Type": OCTET, "Content-Length": str(upload.size)}
-        self._pacer.wait(write=True)
+        self._pacer.wait()
         with upload.open() as body:
             _headers, data = self._requester().requestMemoryBlobAndCheck(
                 "POST", url, {"name": upload.name}, headers, body
             )
         log.info("github.asset_uploaded", name=upload.name, size=upload.size)
-        return _remote(data).info
+        uploaded = _remote(data)
+        self._noted(release_id, added=uploaded)
+        return uploaded.info
 
     def _settle_upload(self, release_id: int, upload: _Upload) -> AssetInfo | None:
         """After our upload failed mid-way: did it land? A starter under its name is ours."""
@@ -853,6 +873,7 @@ class GitHubStore:
                 raise _immutable_error(release_id, asset.name) from exc
             if exc.status != HTTP_NOT_FOUND:  # gone already: what we wanted
                 raise
+        self._noted(release_id, removed=asset.asset_id)
 
     @_translated
     def download_asset(self, release_id: int, asset: AssetInfo, dest: Path) -> Path:
@@ -870,30 +891,33 @@ class GitHubStore:
         return [f.result() for f in futures]
 
     def _download(self, asset: AssetInfo, dest: Path) -> Path:
+        """A file to disk, checked by size only: every caller checks its digest against the
+        ledger, and hashes it once (with twine's own pass, for a dist: `action.dists`)."""
         partial = dest.with_name(dest.name + ".part")
         with partial.open("wb") as sink:
-            self._stream(asset, sink.write)
+            self._stream(asset, sink.write, hashing=False)
         partial.replace(dest)
         return dest
 
     def _stream(self, asset: AssetInfo, sink: Callable[[bytes], object], *,
-                digest_check: bool = True) -> None:
-        """GET the asset's bytes (following GitHub's redirect) into `sink`, block by block."""
+                digest_check: bool = True, hashing: bool = True) -> None:
+        """GET the asset's bytes (following GitHub's redirect) into `sink`, block by block;
+        a cut stream (size) or, `hashing`, other bytes than GitHub's digest raise."""
         url = f"{self._api}{self._repo}/releases/assets/{asset.asset_id}"
         digest, size = hashlib.sha256(), 0
-        self._pacer.wait(write=False)
         with self._session().get(url, headers={"Accept": OCTET}, stream=True,
                                  timeout=self.tuning.timeout) as response:
             if response.status_code >= HTTP_ERROR:
                 raise _HttpError(response.status_code, response.headers, response.text[:200])
             for block in response.iter_content(BLOCK):
-                digest.update(block)
+                if hashing:
+                    digest.update(block)
                 size += len(block)
                 sink(block)
-        if size != asset.size or (digest_check and asset.sha256 not in (None,
-                                                                       digest.hexdigest())):
-            raise _TruncatedError(f"{asset.name}: got {size} bytes (sha256 "
-                                  f"{digest.hexdigest()}), expected {asset.size}")
+        wrong = hashing and digest_check and asset.sha256 not in (None, digest.hexdigest())
+        if size != asset.size or wrong:
+            raise _TruncatedError(f"{asset.name}: got {size} bytes, expected {asset.size}"
+                                  + (f" (sha256 {digest.hexdigest()})" if hashing else ""))
 
     # -- the log -------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from statemachine import log as eventlog
 from statemachine.errors import LogError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 log = get_logger(__name__)
@@ -116,7 +117,9 @@ class LocalStore:
         self._write(release_id, data)
         (self._dir(release_id) / "RELEASE.md").write_text(body, encoding="utf-8")
 
-    def publish(self, release_id: int) -> ReleaseInfo:
+    def publish(self, release_id: int, *, body: str | None = None) -> ReleaseInfo:
+        if body is not None:
+            self.update_body(release_id, body)
         data = self._read(release_id)
         data["draft"] = False
         self._write(release_id, data)
@@ -157,10 +160,25 @@ class LocalStore:
         self._digest(release_id, name).write_text(digest, encoding="ascii")
         return self._asset(release_id, name)
 
+    def attach_files(self, release_id: int,
+                     paths: Sequence[Path]) -> list[AssetInfo | ReleaseError]:
+        """One at a time (a local disk gains nothing from more)."""
+        results: list[AssetInfo | ReleaseError] = []
+        for path in paths:
+            try:
+                results.append(self.upload_asset(release_id, path, name=path.name))
+            except ReleaseError as problem:
+                results.append(problem)
+        return results
+
     def download_asset(self, release_id: int, asset: AssetInfo, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self._assets(release_id) / asset.name, dest)
         return dest
+
+    def download_assets(self, release_id: int, assets: Sequence[AssetInfo],
+                        dest_dir: Path) -> list[Path]:
+        return [self.download_asset(release_id, a, dest_dir / a.name) for a in assets]
 
     def delete_asset(self, release_id: int, asset: AssetInfo) -> None:
         (self._assets(release_id) / asset.name).unlink(missing_ok=True)

@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -117,30 +118,40 @@ def approval(login: str = "reviewer") -> ApprovalRecord:
 
 @dataclass
 class Uploads:
-    """Every successful `ensure` of the job (index, file, outcome); kills after the Nth."""
+    """Every upload that reached the index (index, file, outcome); kills after the Nth.
+
+    `workers`: uploads in flight per index (None: the production default). A kill stops the
+    batch where it is: no upload starts after it, those in flight land."""
 
     die_after: int | None = None
+    workers: int | None = None
     done: list[tuple[str, str, Outcome]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, index: str, name: str, outcome: Outcome) -> None:
-        self.done.append((index, name, outcome))
-        if self.die_after is not None and len(self.done) >= self.die_after:
-            raise ProcessDied(f"killed after upload {len(self.done)}: {name} to {index}")
+    def count(self, index: str, name: str) -> None:
+        with self._lock:
+            self.done.append((index, name, Outcome.UPLOADED))
+            if self.die_after is not None and len(self.done) >= self.die_after:
+                raise ProcessDied(f"killed after upload {len(self.done)}: {name} to {index}")
+
+    def check_alive(self) -> None:
+        with self._lock:
+            if self.die_after is not None and len(self.done) >= self.die_after:
+                raise ProcessDied("killed: no more uploads")
 
 
 class WatchedIndex(PackageIndex):
-    """The real client, reporting each successful `ensure` to `Uploads` (which may kill)."""
+    """The real client, reporting each upload that landed to `Uploads` (which may kill)."""
 
     def __init__(self, config: IndexConfig, uploads: Uploads) -> None:
-        super().__init__(config, backoff=Backoff(attempts=2, base=0.01), environ=os.environ)
+        workers = {"workers": uploads.workers} if uploads.workers else {}
+        super().__init__(config, backoff=Backoff(attempts=2, base=0.01), **workers)
         self.uploads = uploads
 
-    def ensure(
-        self, path: Path, sha256: str, *, attestations: Sequence[Path] = ()
-    ) -> Outcome:
-        outcome = super().ensure(path, sha256, attestations=attestations)
-        self.uploads.count(self.config.name, path.name, outcome)
-        return outcome
+    def upload(self, path: Path, *, attestations: Sequence[Path] = ()) -> None:
+        self.uploads.check_alive()
+        super().upload(path, attestations=attestations)
+        self.uploads.count(self.config.name, path.name)
 
 
 @dataclass

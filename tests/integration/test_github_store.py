@@ -34,7 +34,8 @@ RELEASES = r"/repos/acme/widget/releases$"
 ASSETS = r"/releases/\d+/assets$"
 ASSET = r"/releases/assets/\d+$"
 FAST = GitHubTuning(
-    seconds_between_writes=None, timeout=3, attempts=10, backoff_base=0.01, backoff_cap=0.05
+    writes_per_minute=None, writes_per_hour=None, timeout=3, attempts=10, backoff_base=0.01,
+    backoff_cap=0.05,
 )
 
 
@@ -496,7 +497,8 @@ class TestRateLimits:
     def test_too_long_a_wait_gives_up(self, make_store, github_api):
         """A reset further away than the budget is a clear error, not a silent hang."""
         github_api.inject(faults.PrimaryRateLimit(reset_in=3600), path=RELEASES)
-        tuning = GitHubTuning(seconds_between_writes=None, max_rate_limit_wait=5)
+        tuning = GitHubTuning(writes_per_minute=None, writes_per_hour=None,
+                              max_rate_limit_wait=5)
         with pytest.raises(GitHubError, match="primary rate limit"):
             make_store(tuning=tuning).find_release(TAG)
 
@@ -568,25 +570,8 @@ class TestApprovals:
 
 
 class TestPacing:
-    def test_writes_burst_then_refill(self):
-        """Writes use up the burst, then wait one interval each; reads are not paced."""
-        from action.stores.github import _Pacer
-
-        now, slept = [100.0], []
-        pacer = _Pacer(None, 1.0, 2, sleep=slept.append, clock=lambda: now[0])
-        for _ in range(4):
-            pacer.wait(write=True)
-        pacer.wait(write=False)
-        assert slept == [1.0, 2.0]
-        now[0] += 10.0  # the bucket refills, up to its size
-        slept.clear()
-        for _ in range(3):
-            pacer.wait(write=True)
-        assert slept == [pytest.approx(1.0)]
-
     def test_production_defaults(self):
-        """At most 80 writes in any minute: GitHub's ceiling for content-creating requests."""
+        """At most 80 writes a minute and 500 an hour: GitHub's limits for content creation."""
         tuning = GitHubTuning()
-        assert tuning.write_burst + 60 / tuning.seconds_between_writes <= 80
-        assert tuning.seconds_between_requests is None
+        assert (tuning.writes_per_minute, tuning.writes_per_hour) == (80, 500)
         assert tuning.concurrency == 4

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -64,7 +63,7 @@ def quick(sleeps: Sleeps | None = None) -> Backoff:
 
 
 def client(config: IndexConfig, **options: Any) -> PackageIndex:
-    return PackageIndex(config, backoff=quick(), timeout=10, environ=os.environ, **options)
+    return PackageIndex(config, backoff=quick(), timeout=10, **options)
 
 
 # --- a tiny programmable HTTP server -------------------------------------------------------
@@ -167,7 +166,7 @@ class TestFiles:
         sleeps = Sleeps()
         with serve(answer) as (url, seen):
             config = IndexConfig.create("pypi", upload_url=url, credentials=ApiToken("t-0000"))
-            files = PackageIndex(config, backoff=quick(sleeps), environ=os.environ).files("P")
+            files = PackageIndex(config, backoff=quick(sleeps)).files("P")
         assert files == {"p-1.tar.gz": "ab"}
         assert len(sleeps.calls) == 2
         assert sleeps.calls[1] > sleeps.calls[0]
@@ -281,9 +280,9 @@ class TestAttestations:
 
 class TestUploadFailures:
     def test_5xx_then_ok_is_retried_with_backoff(self, testpypi_server, build_dists):
-        """Five 503s exhaust twine's own quick retries; our backoff waits and tries again."""
+        """Each 503 is one attempt (twine's immediate retries are not used): we wait, retry."""
         dists = build_dists()
-        failures = iter(range(5))
+        failures = iter(range(3))
 
         def answer(request: Request) -> Reply:
             if next(failures, None) is not None:
@@ -296,10 +295,10 @@ class TestUploadFailures:
                 "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
                 simple_url=testpypi_server.url + "/simple/",
             )
-            index = PackageIndex(config, backoff=quick(sleeps), environ=os.environ)
+            index = PackageIndex(config, backoff=quick(sleeps))
             assert index.ensure(dists.wheel, sha256(dists.wheel)) is Outcome.UPLOADED
-        assert len(seen) == 6
-        assert len(sleeps.calls) == 1
+        assert len(seen) == 4
+        assert len(sleeps.calls) == 3
 
     def test_dropped_connection_is_retried(self, testpypi_server, build_dists):
         """A connection dropped without an answer is retried after a wait."""
@@ -318,7 +317,7 @@ class TestUploadFailures:
                 "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
                 simple_url=testpypi_server.url + "/simple/",
             )
-            PackageIndex(config, backoff=quick(sleeps), environ=os.environ).upload(dists.sdist)
+            PackageIndex(config, backoff=quick(sleeps)).upload(dists.sdist)
         assert len(requests_seen) == 2
         assert len(sleeps.calls) == 1
 
@@ -327,8 +326,7 @@ class TestUploadFailures:
         dists = build_dists()
         with serve(lambda _r: (502, {}, b"bad gateway")) as (url, _seen):
             config = IndexConfig.create("testpypi", upload_url=url, credentials=ApiToken("t-123"))
-            index = PackageIndex(config, backoff=Backoff(attempts=2, base=0.01, sleep=Sleeps()),
-                                 environ=os.environ)
+            index = PackageIndex(config, backoff=Backoff(attempts=2, base=0.01, sleep=Sleeps()))
             with pytest.raises(PackageIndexError, match=r"failed 2 times.*502"):
                 index.upload(dists.sdist)
 
@@ -456,7 +454,6 @@ class TestTrustedPublishing:
         index = PackageIndex(
             tp_config(exchange.index_url + "/"), backoff=quick(), clock=lambda: now[0],
             minter=lambda c: mint_token(c, backoff=quick(), now=lambda: now[0]),
-            environ=os.environ,
         )
         first = index._login()
         now[0] += 12 * 60

@@ -198,7 +198,7 @@ def test_crash_after_an_upload_then_rerun_publishes_each_file_once(
     world, tmp_path, servers, dies_after
 ):
     """Killed after the Nth upload, a fresh run ends published with every file once per index."""
-    crashed = Uploads(die_after=dies_after)
+    crashed = Uploads(die_after=dies_after, workers=1)  # one at a time: killed after the Nth
     with pytest.raises(ProcessDied):
         pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
     assert len(crashed.done) == dies_after

@@ -12,7 +12,8 @@ import pytest
 
 from action import builders
 from action.docker_engine import ImageRecord, check_docker
-from action.errors import BuildError, CommandError, ConfigError, DockerUnavailableError
+from action.errors import BuildError, ConfigError, DockerUnavailableError
+from tests.many_dists import write_wheel
 
 EPOCH = 1700000000
 WHEEL = "sample_cext-1.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
@@ -63,32 +64,40 @@ class TestCheckVersion:
             builders.check_version("notes.txt", "v1.0.0")
 
 
-def _failing_twine(*_args: Any, **_kwargs: Any) -> None:
-    raise CommandError(
-        "python -m twine failed with exit code 1 while trying to check x.whl:\n"
-        "Checking x.whl: FAILED\nERROR    InvalidDistribution: Invalid distribution file."
-    )
-
-
 class TestCheckDist:
-    def test_twine_failure_becomes_a_build_error(self):
-        """twine's refusal is a BuildError naming the file and carrying twine's words."""
-        with pytest.raises(BuildError) as caught:
-            builders.check_dist(Path(WHEEL), "v1.0.0", runner=_failing_twine)
-        assert caught.value.message.startswith(f"twine check --strict refused {WHEEL}")
-        assert "Invalid distribution file" in caught.value.message
+    def test_a_valid_wheel_passes(self, tmp_path):
+        """A wheel with a Markdown description and its content type passes, in-process."""
+        wheel = write_wheel(tmp_path, "p", "1.0", "cp311-cp311-linux_x86_64", 16)
+        builders.check_dist(wheel, "v1.0")
 
-    def test_twine_runs_strict_on_the_file(self):
-        """twine is asked for `check --strict` on exactly that file."""
-        calls: list[list[Any]] = []
-        builders.check_dist(Path(WHEEL), "v1.0.0", runner=lambda args, **_: calls.append(args))
-        (args,) = calls
-        assert [str(a) for a in args[1:]] == ["-m", "twine", "check", "--strict", WHEEL]
+    def test_a_missing_content_type_fails_strict(self, tmp_path):
+        """As `twine check --strict`: the missing content type is a warning, so a refusal."""
+        meta = b"Metadata-Version: 2.1\nName: p\nVersion: 1.0\n\nSome text.\n"
+        wheel = write_wheel(tmp_path, "p", "1.0", "cp311-cp311-linux_x86_64", 16, meta=meta)
+        with pytest.raises(BuildError) as caught:
+            builders.check_dist(wheel, "v1.0")
+        assert caught.value.message.startswith(f"twine check --strict refused {wheel.name}")
+        assert "`long_description_content_type` missing" in caught.value.message
+
+    def test_broken_restructuredtext_is_refused(self, tmp_path):
+        """A reStructuredText description that would not render on PyPI is refused."""
+        meta = (b"Metadata-Version: 2.1\nName: p\nVersion: 1.0\n"
+                b"Description-Content-Type: text/x-rst\n\nTitle\n===\n\n:bad:`x\n")
+        wheel = write_wheel(tmp_path, "p", "1.0", "cp311-cp311-linux_x86_64", 16, meta=meta)
+        with pytest.raises(BuildError, match="syntax errors in markup"):
+            builders.check_dist(wheel, "v1.0")
+
+    def test_a_file_twine_cannot_read_is_refused(self, tmp_path):
+        """Not a zip at all: twine's own words, as a BuildError naming the file."""
+        broken = tmp_path / "p-1.0-py3-none-any.whl"
+        broken.write_bytes(b"not a zip")
+        with pytest.raises(BuildError, match=f"twine cannot read {broken.name}"):
+            builders.check_dist(broken, "v1.0")
 
     def test_version_is_checked_before_twine(self):
-        """A wrong version is reported without running twine."""
+        """A wrong version is reported without reading the file."""
         with pytest.raises(BuildError, match=r"has version 1\.0\.0,"):
-            builders.check_dist(Path(WHEEL), "v2.0.0", runner=_failing_twine)
+            builders.check_dist(Path(WHEEL), "v2.0.0")
 
 
 class TestIdentifierMatching:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from action.errors import ConfigError, FileExistsOnIndexError, PackageIndexError
 from action.index import (
@@ -21,7 +22,7 @@ from action.index import (
     parse_simple,
     parse_simple_html,
     parse_simple_json,
-    parse_twine_failure,
+    read_failure,
 )
 from action.retry import Backoff
 
@@ -155,49 +156,33 @@ class TestSimpleHtml:
             parse_simple("application/octet-stream", "")
 
 
-def twine_output(status_line: str, reason: str, body: str = "") -> str:
-    """What `twine --no-color upload --verbose` prints when the index says no."""
-    pad = " " * 40
-    return (f"Uploading distributions to https://upload.pypi.org/legacy/\n"
-            f"INFO     Response from https://upload.pypi.org/legacy/:{pad}\n"
-            f"         {status_line}{pad}\n"
-            f"INFO     {body}\n"
-            f"ERROR    HTTPError: {status_line} from https://upload.pypi.org/legacy/{pad}\n"
-            f"         {reason}{pad}\n")
+def answer(status: int, reason: str, body: str = "") -> requests.Response:
+    """The HTTP answer an index gives to a refused upload, as requests hands it over."""
+    response = requests.Response()
+    response.status_code, response.reason = status, reason
+    response._content = body.encode()
+    response.headers["Content-Type"] = "text/html"
+    return response
 
 
-class TestTwineFailure:
+class TestReadFailure:
     def test_pypi_message_is_the_reason_phrase(self):
         """PyPI puts its message into the reason phrase; that is what the user sees."""
         reason = "File already exists ('p-1.tar.gz', with blake2_256 hash 'ab'). See help."
-        failure = parse_twine_failure(twine_output("400 Bad Request", reason, "<html></html>"))
+        failure = read_failure(answer(400, reason, "<html></html>"))
         assert (failure.status, failure.message, failure.transient) == (400, reason, False)
 
     def test_pypiserver_message_is_in_the_body(self):
         """pypiserver says "Bad Request" and puts its words in the page's <pre>."""
         body = "<html><body><pre>Package &#039;p-1.tar.gz&#039; already exists!</pre></body>"
-        failure = parse_twine_failure(twine_output("400 Bad Request", "Bad Request", body))
+        failure = read_failure(answer(400, "Bad Request", body))
         assert failure.message == "Bad Request: Package 'p-1.tar.gz' already exists!"
 
-    def test_5xx_is_transient(self):
-        """A 503 is worth another try."""
-        failure = parse_twine_failure(twine_output("503 Service Unavailable", "Busy"))
-        assert (failure.status, failure.transient) == (503, True)
-
-    def test_dropped_connection_is_transient(self):
-        """A traceback from requests' ConnectionError means no answer came: try again."""
-        output = ("Traceback (most recent call last):\n  ...\nrequests.exceptions.ConnectionError:"
-                  " ('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
-        failure = parse_twine_failure(output)
-        assert failure.status is None
-        assert failure.transient
-        assert "Connection aborted" in failure.message
-
-    def test_local_error_is_not_transient(self):
-        """twine's own refusals (a bad file) are shown as they are and not retried."""
-        failure = parse_twine_failure("ERROR    InvalidDistribution: Unknown distribution format")
-        assert not failure.transient
-        assert "InvalidDistribution" in failure.message
+    def test_5xx_and_429_are_transient(self):
+        """A 503 or a 429 is worth another try; a 400 is not."""
+        assert read_failure(answer(503, "Service Unavailable")).transient
+        assert read_failure(answer(429, "Too Many Requests")).transient
+        assert not read_failure(answer(400, "Bad Request")).transient
 
 
 class TestExplain:
@@ -205,8 +190,7 @@ class TestExplain:
 
     def explain(self, status: int, reason: str, credentials=None) -> PackageIndexError:
         config = IndexConfig.create("pypi", credentials=credentials or ApiToken("pypi-x-token"))
-        failure = parse_twine_failure(twine_output(f"{status} X", reason))
-        return PackageIndex(config, environ={})._explain(failure, self.WHEEL)
+        return PackageIndex(config)._explain(read_failure(answer(status, reason)), self.WHEEL)
 
     def test_file_exists_says_compare_digests(self):
         """400 "File already exists": a FileExistsOnIndexError that says to compare digests."""
