@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from action.index import PackageIndex
     from action.progress import ProgressEvent
     from action.tags import TagInfo
+    from action.pacing import Throttling
     from statemachine.plan import Plan
 
 log = get_logger(__name__)
@@ -172,6 +173,18 @@ def outputs(job: Job, final: Plan) -> dict[str, str]:
     }
 
 
+def throttling_note(throttled: Throttling) -> str:
+    """A line for the job summary when GitHub's write limits slowed the job down."""
+    if throttled.seconds < 1:
+        return ""
+    hourly = (f", {throttled.hourly_seconds:.0f} s of it for the hourly budget (500 writes)"
+              if throttled.hourly_seconds >= 1 else "")
+    log.warning("github.throttled", seconds=round(throttled.seconds),
+                hourly_seconds=round(throttled.hourly_seconds), writes=throttled.writes)
+    return (f"\n\nThrottled: GitHub's limits for content-creating requests held this job's "
+            f"{throttled.writes} writes back {throttled.seconds:.0f} s in all{hourly}.\n")
+
+
 def preflight(config: Config, env: Mapping[str, str]) -> None:
     """Checks that fail fast, before the log is touched or anything is built."""
     wheels = [p for p in config.parts if p not in {"sdist", "wheel"}]
@@ -209,7 +222,10 @@ def run_action(env: Mapping[str, str]) -> int:
             store.close()
     files = RunnerFiles.from_env(env)
     runner.write_outputs(files, outputs(job, final))
-    runner.append_summary(files, report.job_summary(job, final))
+    summary = report.job_summary(job, final)
+    if isinstance(services.store, GitHubStore):
+        summary += throttling_note(services.store.throttled())
+    runner.append_summary(files, summary)
     log.info("stopped", reason=final.stop.kind.value, next=final.stop.message)
     if final.stop.kind is not StopKind.DONE:
         runner.annotate("notice", final.stop.message, title="release-action: next")

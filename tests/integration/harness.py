@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from action.progress import ProgressEvent
+    from action.stores.base import ReleaseStore
 
 NAME = "tiny-release"
 DIST = "tiny_release"
@@ -189,6 +190,7 @@ class World:
         in_environment: bool = True,
         uploads: Uploads | None = None,
         progress: Progress | None = None,
+        store: ReleaseStore | None = None,
     ) -> Job:
         """A fresh Job (as in a new workflow run) on this world's store."""
         key = KeySigner.from_pem(self.private_key)
@@ -201,7 +203,7 @@ class World:
             return clients[name]
 
         services = Services(
-            store=LocalStore(self.store_root),
+            store=store if store is not None else LocalStore(self.store_root),
             tags=LocalTags(self.project),
             approvals=approvals if approvals is not None else Approvals([approval()]),
             indexes=index,

@@ -103,3 +103,14 @@ def test_no_limits_means_no_waiting():
     for _ in range(1000):
         writes.wait()
     assert clock.slept == []
+
+
+def test_the_job_summary_says_when_writes_were_held_back():
+    """A job held back by the limits says so, and how much of it was the hourly budget."""
+    from action.github_run import throttling_note
+    from action.pacing import Throttling
+
+    note = throttling_note(Throttling(seconds=75.4, hourly_seconds=60.2, writes=540))
+    assert "Throttled" in note and "540 writes back 75 s" in note
+    assert "60 s of it for the hourly budget" in note
+    assert throttling_note(Throttling(seconds=0.2, hourly_seconds=0.0, writes=30)) == ""
