@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from action import pipeline
-from action.signing import generate_key
+from action.attestation.keys import generate_key
 from action.stores.local import LocalStore
 from statemachine.plan import StopKind
 from statemachine.states import EventType, State
