@@ -7,7 +7,10 @@ spent its extra time in the kernel; benchmarks/bench_digest.py compares both wit
 
 The cache: a digest is remembered under the file's identity and state (device, inode, size,
 modification and change times in ns). Writing a file changes its mtime and ctime, so a file
-rewritten after it was hashed is hashed again; no caller can set ctime. `remember` enters a
+rewritten after it was hashed is hashed again; no caller can set ctime (a same-size rewrite
+within one timestamp tick of the file's previous write, a few ms on some file systems, would
+not be seen: nothing on a runner rewrites a dist that fast, and a process that could might as
+well swap the file between any check and its upload). `remember` enters a
 digest computed while the file was written (a download hashed as it streamed), so that file is
 never read back just to hash it. The cache lives as long as the process (one job).
 """

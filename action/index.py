@@ -575,10 +575,11 @@ class PackageIndex:
         credentials = self.config.credentials
         if isinstance(credentials, ApiToken):
             return credentials.username, credentials.token
-        if self._minted is None or not self._minted.fresh(self._clock()):
-            self._minted = self._minter(self.config)
-            mask(self._minted.token)
-        return "__token__", self._minted.token
+        with self._lock:  # uploads run in several threads: mint once, not once each
+            if self._minted is None or not self._minted.fresh(self._clock()):
+                self._minted = self._minter(self.config)
+                mask(self._minted.token)
+            return "__token__", self._minted.token
 
     def _explain(self, failure: UploadFailure, path: Path) -> PackageIndexError:
         said = failure.message or "(no message)"
