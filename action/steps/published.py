@@ -141,6 +141,6 @@ def publish_release(job: Job, step: Step) -> None:
         job.services.progress(Notice(text="the release is already published: nothing to do"))
         job.release = release
         return
-    job.release = store.publish(release.release_id, body=report.release_body(job.log.state,
-                                                                              job.config))
+    job.release = store.publish(release.release_id, read=release,
+                                body=report.release_body(job.log.state, job.config))
     log.info("release.published", url=job.release.url, lane=step.lane)

@@ -90,8 +90,10 @@ class ReleaseStore(Protocol):
     def update_body(self, release_id: int, body: str) -> None:
         """Replace the release's description (the review body)."""
 
-    def publish(self, release_id: int, *, body: str | None = None) -> ReleaseInfo:
-        """Turn the draft into a published release (idempotent), with `body` if given."""
+    def publish(self, release_id: int, *, body: str | None = None,
+                read: ReleaseInfo | None = None) -> ReleaseInfo:
+        """Turn the draft into a published release (idempotent), with `body` if given;
+        `read`: the release as the caller has just read it (saves reading it again)."""
 
     # Assets --------------------------------------------------------------------------------
     def list_assets(self, release_id: int) -> list[AssetInfo]:

@@ -629,7 +629,10 @@ class GitHubStore:
                    "draft": True}
 
         def post() -> ReleaseInfo:
-            return self._note(self._call("POST", f"{self._repo}/releases", body=payload)[1])
+            created = self._note(self._call("POST", f"{self._repo}/releases", body=payload)[1])
+            with self._lock:
+                self._listing[created.release_id] = {}  # a new release has no assets
+            return created
 
         def settle() -> ReleaseInfo | None:
             drafts = self._drafts_for(tag, name=name if backfill else None)
@@ -669,10 +672,12 @@ class GitHubStore:
         self._patch(release_id, {"body": body})
 
     @_translated
-    def publish(self, release_id: int, *, body: str | None = None) -> ReleaseInfo:
+    def publish(self, release_id: int, *, body: str | None = None,
+                read: ReleaseInfo | None = None) -> ReleaseInfo:
         """Draft -> published (with `body`, in the same request); an already published
-        release is returned unchanged."""
-        current = self.get_release(release_id)
+        release is returned unchanged. `read`: the release as the caller has just read it."""
+        current = read if read is not None and read.release_id == release_id else \
+            self.get_release(release_id)
         if not current.draft:
             return current
         fields: dict[str, Any] = {"draft": False} if body is None else {"draft": False,

@@ -63,10 +63,11 @@ class DyingStore(LocalStore):
                 raise ProcessDied(f"killed after attaching {name}")
         return info
 
-    def publish(self, release_id: int, *, body: str | None = None) -> ReleaseInfo:
+    def publish(self, release_id: int, *, body: str | None = None,
+                read: ReleaseInfo | None = None) -> ReleaseInfo:
         if self.at_publish:
             raise ProcessDied("killed as the release was being published")
-        return super().publish(release_id, body=body)
+        return super().publish(release_id, body=body, read=read)
 
 
 @pytest.fixture
