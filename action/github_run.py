@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from action.index import PackageIndex
+    from action.pacing import Throttling
     from action.progress import ProgressEvent
     from action.tags import TagInfo
-    from action.pacing import Throttling
     from statemachine.plan import Plan
 
 log = get_logger(__name__)
