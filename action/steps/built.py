@@ -83,7 +83,8 @@ def build_part(job: Job, step: Step) -> None:
         part=part, tools=dict(output.tools),
         images=tuple(Image(name=i.name, digest=i.digest) for i in output.images),
     )
-    job.note(lane.name, *records, finished)
+    # Stored at once: a part takes long to build again, and its bytes would differ.
+    job.record_and_flush(lane.name, *records, finished)
 
 
 def take_in(job: Job, step: Step) -> None:

@@ -101,10 +101,11 @@ def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
     ledger = {f.name: f.sha256 for f in state.main.dists()}
     assert index_files(workdir, "testpypi") == ledger
     assert index_files(workdir, "pypi") == ledger
-    # The bars count what is left: the file already on Test PyPI is found there, not sent.
+    # The bars count what is left: the files already on Test PyPI (its whole batch landed
+    # before the interrupt) are found there, not sent again.
     bars = [(line.split()[0], line.split("]")[1].split()[0], line.split()[-1]) for line in lines
             if line.lstrip().startswith(("testpypi [", "pypi "))]
-    assert bars == [("testpypi", "1/2", "already-present"), ("testpypi", "2/2", "uploaded"),
+    assert bars == [("testpypi", "1/2", "already-present"), ("testpypi", "2/2", "already-present"),
                     ("pypi", "1/2", "uploaded"), ("pypi", "2/2", "uploaded")]
 
 
