@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.doubles.fixtures",
     "tests.fixtures_index",
     "tests.fixtures_docker",
+    "tests.fixtures_sigstore",
 ]
 
 TIERS = {"unit": "unit", "integration": "integration", "docker": "docker"}
