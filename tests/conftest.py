@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures_index",
     "tests.fixtures_docker",
     "tests.fixtures_sigstore",
+    "tests.fixtures_warehouse",
 ]
 
 TIERS = {"unit": "unit", "integration": "integration", "docker": "docker"}
