@@ -189,7 +189,7 @@ def preflight(config: Config, env: Mapping[str, str]) -> None:
     """Checks that fail fast, before the log is touched or anything is built."""
     wheels = [p for p in config.parts if p not in {"sdist", "wheel"}]
     if config.step in {StepInput.BUILD, StepInput.AUTO} and wheels:
-        from action.docker_engine import check_docker  # noqa: PLC0415 - only when building
+        from action.builders.docker_engine import check_docker  # noqa: PLC0415 - only when building
 
         check_docker(env)
 

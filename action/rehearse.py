@@ -126,7 +126,7 @@ def is_pure(project: Path) -> bool:
 
 
 def docker_available(env: Mapping[str, str]) -> bool:
-    from action.docker_engine import check_docker  # noqa: PLC0415 - only when rehearsing
+    from action.builders.docker_engine import check_docker  # noqa: PLC0415 - only when rehearsing
 
     try:
         check_docker(env)

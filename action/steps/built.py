@@ -9,7 +9,10 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from action import builders
+from action.builders.checks import check_dist
+from action.builders.identifiers import compare_identifiers
+from action.builders.sdist import build_pure_wheel, build_sdist
+from action.builders.wheels import build_wheels, expected_identifiers
 from action.lane_files import digest_of, file_ref, files_dir, verify_local
 from action.logs import get_logger
 from action.progress import BuildingPart
@@ -36,7 +39,7 @@ def _only(job: Job, platform: str) -> list[str]:
     """For a backfill lane: the build identifiers it adds on `platform`."""
     if not job.config.python:
         return []
-    everything = builders.expected_identifiers(
+    everything = expected_identifiers(
         job.config.project_dir, platform, env=_all_builds(job),
     )
     return [i for i in everything if i.startswith(job.config.python)]
@@ -63,17 +66,17 @@ def build_part(job: Job, step: Step) -> None:
     epoch = lane.opened.source_date_epoch
     project, env = job.config.project_dir, job.services.build_env
     if part == "sdist":
-        output = builders.build_sdist(project, out, source_date_epoch=epoch, env=env)
+        output = build_sdist(project, out, source_date_epoch=epoch, env=env)
     elif part == PURE_PART:
-        output = builders.build_pure_wheel(project, out, source_date_epoch=epoch, env=env)
+        output = build_pure_wheel(project, out, source_date_epoch=epoch, env=env)
     else:
         only = _only(job, part)
-        output = builders.build_wheels(project, out, platform=part, only=only,
-                                       source_date_epoch=epoch,
-                                       env=_all_builds(job) if only else env)
+        output = build_wheels(project, out, platform=part, only=only,
+                              source_date_epoch=epoch,
+                              env=_all_builds(job) if only else env)
     records = []
     for path in output.files:
-        builders.check_dist(path, lane.opened.tag)
+        check_dist(path, lane.opened.tag)
         kept = files_dir(job) / path.name
         shutil.copy2(path, kept)
         job.config.dist_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +95,7 @@ def take_in(job: Job, step: Step) -> None:
     records = []
     for name in step.names:
         path = job.config.dist_dir / name
-        builders.check_dist(path, lane.opened.tag)
+        check_dist(path, lane.opened.tag)
         records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))
         log.info("file.taken-in", file=name, sha256=digest_of(path))
     job.note(lane.name, *records)
@@ -110,8 +113,8 @@ def expected_wheels(job: Job) -> list[str] | None:
         if config.python:
             expected += _only(job, platform)
         else:
-            expected += builders.expected_identifiers(config.project_dir, platform,
-                                                      env=job.services.build_env)
+            expected += expected_identifiers(config.project_dir, platform,
+                                             env=job.services.build_env)
     return expected
 
 
@@ -121,7 +124,7 @@ def seal_built(job: Job, step: Step) -> None:
     wheels = [name for name in lane.files if is_wheel(name)]
     expected = expected_wheels(job)
     if expected is not None:
-        builders.compare_identifiers(expected, wheels).check()
+        compare_identifiers(expected, wheels).check()
     elif lane.is_backfill or not wheels:
         log.info("completeness.pure", wheels=wheels)
     manifest = manifest_digest([a.file for a in lane.files.values()])

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from action import builders
+from action.builders.checks import check_dist
+from action.builders.docker_engine import check_docker
+from action.builders.identifiers import wheel_matches_identifier
+from action.builders.sdist import build_pure_wheel, build_sdist
+from action.builders.wheels import build_wheels, expected_identifiers
 from action.errors import BuildError, DockerUnavailableError
 from tests.fixtures_docker import (
     BUILD_IDENTIFIER,
@@ -29,11 +33,13 @@ from tests.fixtures_docker import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from action.builders.outputs import BuildOutput
+
 
 @dataclass(frozen=True)
 class Built:
-    sdist: builders.BuildOutput
-    wheels: builders.BuildOutput
+    sdist: BuildOutput
+    wheels: BuildOutput
 
 
 def _build_cext(root: Path, *, run_tests: bool = True) -> Built:
@@ -42,9 +48,9 @@ def _build_cext(root: Path, *, run_tests: bool = True) -> Built:
     env = cibuildwheel_env()
     if not run_tests:  # the project's test-command runs after the wheel is final
         env["CIBW_TEST_SKIP"] = "*"
-    sdist = builders.build_sdist(project, out, source_date_epoch=SOURCE_DATE_EPOCH,
+    sdist = build_sdist(project, out, source_date_epoch=SOURCE_DATE_EPOCH,
                                  env=dict(os.environ))
-    wheels = builders.build_wheels(project, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
+    wheels = build_wheels(project, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
     return Built(sdist=sdist, wheels=wheels)
 
 
@@ -82,7 +88,7 @@ class TestCExtension:
         """The sdist is sample_cext-1.0.0.tar.gz and passes twine and the tag check."""
         (sdist,) = built.sdist.files
         assert sdist.name == "sample_cext-1.0.0.tar.gz"
-        builders.check_dist(sdist, "v1.0.0")
+        check_dist(sdist, "v1.0.0")
 
     def test_sdist_contains_the_c_source(self, built: Built):
         """The C source is in the sdist, so the sdist can build the extension."""
@@ -96,8 +102,8 @@ class TestCExtension:
         assert built.wheels.identifiers == (BUILD_IDENTIFIER,)
         assert built.wheels.completeness().ok
         (wheel,) = built.wheels.files
-        assert builders.wheel_matches_identifier(wheel.name, BUILD_IDENTIFIER)
-        builders.check_dist(wheel, "v1.0.0")
+        assert wheel_matches_identifier(wheel.name, BUILD_IDENTIFIER)
+        check_dist(wheel, "v1.0.0")
 
     def test_wheel_installs_and_the_c_function_works(self, built: Built, tmp_path: Path):
         """The wheel installs into a fresh venv; the C function gives the reference value."""
@@ -162,14 +168,14 @@ class TestPurePython:
         """The pure sample gives an sdist and a py3-none-any wheel that pass the checks."""
         out = tmp_path / "dist"
         env = dict(os.environ)
-        sdist = builders.build_sdist(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH,
+        sdist = build_sdist(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH,
                                      env=env)
-        wheel = builders.build_pure_wheel(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH,
+        wheel = build_pure_wheel(sample_pure, out, source_date_epoch=SOURCE_DATE_EPOCH,
                                           env=env)
         assert [p.name for p in sdist.files] == ["sample_pure-1.0.0.tar.gz"]
         assert [p.name for p in wheel.files] == ["sample_pure-1.0.0-py3-none-any.whl"]
         for path in (*sdist.files, *wheel.files):
-            builders.check_dist(path, "1.0.0")
+            check_dist(path, "1.0.0")
         python = _venv_with(tmp_path, wheel.files[0])
         subprocess.run(
             [python, "-m", "doctest", EXAMPLES / "sample-pure" / "README.md"],
@@ -179,7 +185,7 @@ class TestPurePython:
     def test_cibuildwheel_refuses_a_pure_project(self, sample_pure: Path, tmp_path: Path, cibw_env):
         """A pure project is not a cibuildwheel project: the build fails and says so."""
         with pytest.raises(BuildError, match="cibuildwheel"):
-            builders.build_wheels(
+            build_wheels(
                 sample_pure, tmp_path / "dist", source_date_epoch=SOURCE_DATE_EPOCH, env=cibw_env
             )
 
@@ -187,12 +193,12 @@ class TestPurePython:
 class TestIdentifiers:
     def test_expected_identifiers_follow_the_configuration(self, sample_cext: Path, cibw_env):
         """--print-build-identifiers with the project's config and CIBW_BUILD gives one id."""
-        found = builders.expected_identifiers(sample_cext, "linux", env=cibw_env)
+        found = expected_identifiers(sample_cext, "linux", env=cibw_env)
         assert found == [BUILD_IDENTIFIER]
 
     def test_only_selects_a_backfill_identifier(self, sample_cext: Path, cibw_env):
         """`only` asks cibuildwheel about exactly that identifier, past CIBW_BUILD."""
-        found = builders.expected_identifiers(
+        found = expected_identifiers(
             sample_cext, "linux", only=["cp314-manylinux_x86_64"], env=cibw_env
         )
         assert found == ["cp314-manylinux_x86_64"]
@@ -204,7 +210,7 @@ class TestChecks:
         broken = tmp_path / "sample_cext-1.0.0-py3-none-any.whl"
         broken.write_bytes(b"this is not a zip file")
         with pytest.raises(BuildError, match=r"twine check --strict refused sample_cext-1\.0\.0"):
-            builders.check_dist(broken, "v1.0.0")
+            check_dist(broken, "v1.0.0")
 
 
 class TestNoEngine:
@@ -213,7 +219,7 @@ class TestNoEngine:
         dead = f"unix://{tmp_path}/dead.sock"
         monkeypatch.setenv("DOCKER_HOST", dead)
         with pytest.raises(DockerUnavailableError) as caught:
-            builders.check_docker(dict(os.environ))
+            check_docker(dict(os.environ))
         text = str(caught.value)
         assert dead in text
         assert "/var/run/docker.sock" in text
@@ -225,5 +231,5 @@ class TestNoEngine:
         env = {"DOCKER_HOST": f"unix://{tmp_path}/dead.sock"}
         out = tmp_path / "dist"
         with pytest.raises(DockerUnavailableError, match=r"dead\.sock"):
-            builders.build_wheels(sample_cext, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
+            build_wheels(sample_cext, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
         assert not out.exists()

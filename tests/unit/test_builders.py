@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
-from action import builders
-from action.docker_engine import ImageRecord, check_docker
+from action.builders.checks import check_dist, check_version
+from action.builders.docker_engine import ImageRecord, check_docker
+from action.builders.identifiers import (
+    compare_identifiers,
+    identifier_platform,
+    wheel_matches_identifier,
+)
+from action.builders.outputs import BuildOutput
+from action.builders.sdist import normalise_sdist
+from action.builders.wheels import _selections
 from action.errors import BuildError, ConfigError, DockerUnavailableError
 from tests.many_dists import write_wheel
 
@@ -33,12 +41,12 @@ class TestCheckVersion:
     )
     def test_same_version_passes(self, filename: str, tag: str):
         """A file whose version is the tag's, after PEP 440 normalisation, passes."""
-        builders.check_version(filename, tag)
+        check_version(filename, tag)
 
     def test_other_version_is_refused_naming_both(self):
         """1.0.1 under tag v1.0.0 is refused; the message names file, its version and the tag."""
         with pytest.raises(BuildError) as caught:
-            builders.check_version("sample_cext-1.0.1.tar.gz", "v1.0.0")
+            check_version("sample_cext-1.0.1.tar.gz", "v1.0.0")
         assert caught.value.message == (
             "sample_cext-1.0.1.tar.gz has version 1.0.1, but the tag v1.0.0 says 1.0.0"
         )
@@ -46,36 +54,36 @@ class TestCheckVersion:
     def test_prerelease_is_not_the_release(self):
         """1.0.0rc1 is not 1.0.0."""
         with pytest.raises(BuildError, match=r"has version 1\.0\.0rc1"):
-            builders.check_version(WHEEL.replace("1.0.0", "1.0.0rc1"), "v1.0.0")
+            check_version(WHEEL.replace("1.0.0", "1.0.0rc1"), "v1.0.0")
 
     def test_shorter_release_segment_is_refused(self):
         """1.0 and 1.0.0 compare equal in PEP 440 but are different names: refused."""
         with pytest.raises(BuildError):
-            builders.check_version("sample_cext-1.0.tar.gz", "v1.0.0")
+            check_version("sample_cext-1.0.tar.gz", "v1.0.0")
 
     def test_tag_that_is_no_version_is_a_config_error(self):
         """A tag like release-1 is not a version."""
         with pytest.raises(ConfigError, match="not a version"):
-            builders.check_version("sample_cext-1.0.0.tar.gz", "release-1")
+            check_version("sample_cext-1.0.0.tar.gz", "release-1")
 
     def test_file_that_is_no_dist_is_refused(self):
         """A name that is neither wheel nor sdist is refused."""
         with pytest.raises(BuildError, match="not a wheel or sdist"):
-            builders.check_version("notes.txt", "v1.0.0")
+            check_version("notes.txt", "v1.0.0")
 
 
 class TestCheckDist:
     def test_a_valid_wheel_passes(self, tmp_path):
         """A wheel with a Markdown description and its content type passes, in-process."""
         wheel = write_wheel(tmp_path, "p", "1.0", "cp311-cp311-linux_x86_64", 16)
-        builders.check_dist(wheel, "v1.0")
+        check_dist(wheel, "v1.0")
 
     def test_a_missing_content_type_fails_strict(self, tmp_path):
         """As `twine check --strict`: the missing content type is a warning, so a refusal."""
         meta = b"Metadata-Version: 2.1\nName: p\nVersion: 1.0\n\nSome text.\n"
         wheel = write_wheel(tmp_path, "p", "1.0", "cp311-cp311-linux_x86_64", 16, meta=meta)
         with pytest.raises(BuildError) as caught:
-            builders.check_dist(wheel, "v1.0")
+            check_dist(wheel, "v1.0")
         assert caught.value.message.startswith(f"twine check --strict refused {wheel.name}")
         assert "`long_description_content_type` missing" in caught.value.message
 
@@ -85,19 +93,19 @@ class TestCheckDist:
                 b"Description-Content-Type: text/x-rst\n\nTitle\n===\n\n:bad:`x\n")
         wheel = write_wheel(tmp_path, "p", "1.0", "cp311-cp311-linux_x86_64", 16, meta=meta)
         with pytest.raises(BuildError, match="syntax errors in markup"):
-            builders.check_dist(wheel, "v1.0")
+            check_dist(wheel, "v1.0")
 
     def test_a_file_twine_cannot_read_is_refused(self, tmp_path):
         """Not a zip at all: twine's own words, as a BuildError naming the file."""
         broken = tmp_path / "p-1.0-py3-none-any.whl"
         broken.write_bytes(b"not a zip")
         with pytest.raises(BuildError, match=f"twine cannot read {broken.name}"):
-            builders.check_dist(broken, "v1.0")
+            check_dist(broken, "v1.0")
 
     def test_version_is_checked_before_twine(self):
         """A wrong version is reported without reading the file."""
         with pytest.raises(BuildError, match=r"has version 1\.0\.0,"):
-            builders.check_dist(Path(WHEEL), "v2.0.0")
+            check_dist(Path(WHEEL), "v2.0.0")
 
 
 class TestIdentifierMatching:
@@ -124,7 +132,7 @@ class TestIdentifierMatching:
     )
     def test_matches(self, filename: str, identifier: str):
         """The wheel is what cibuildwheel builds for the identifier."""
-        assert builders.wheel_matches_identifier(filename, identifier)
+        assert wheel_matches_identifier(filename, identifier)
 
     @pytest.mark.parametrize(
         ("filename", "identifier"),
@@ -145,19 +153,19 @@ class TestIdentifierMatching:
     )
     def test_does_not_match(self, filename: str, identifier: str):
         """Another Python, ABI, platform or architecture does not match."""
-        assert not builders.wheel_matches_identifier(filename, identifier)
+        assert not wheel_matches_identifier(filename, identifier)
 
 
 class TestCompleteness:
     def test_exact_set_is_complete(self):
         """One wheel per expected identifier: nothing missing, nothing unexpected."""
-        result = builders.compare_identifiers(["cp311-manylinux_x86_64"], [WHEEL])
+        result = compare_identifiers(["cp311-manylinux_x86_64"], [WHEEL])
         assert result.ok
         result.check()
 
     def test_missing_and_unexpected_are_both_listed(self):
         """An identifier without a wheel and a wheel without an identifier are both named."""
-        result = builders.compare_identifiers(
+        result = compare_identifiers(
             ["cp311-manylinux_x86_64", "cp312-manylinux_x86_64"],
             [WHEEL, "p-1.0-cp311-cp311-musllinux_1_2_x86_64.whl"],
         )
@@ -170,7 +178,7 @@ class TestCompleteness:
 
     def test_one_abi3_wheel_covers_later_pythons(self):
         """cibuildwheel reuses an abi3 wheel for later identifiers; that is complete."""
-        result = builders.compare_identifiers(
+        result = compare_identifiers(
             ["cp311-manylinux_x86_64", "cp312-manylinux_x86_64"],
             ["p-1.0-cp311-abi3-manylinux_2_17_x86_64.whl"],
         )
@@ -180,18 +188,18 @@ class TestCompleteness:
 class TestSelections:
     def test_platform_run_without_only(self):
         """No `only`: one run for the platform."""
-        assert builders._selections("linux", ()) == [["--platform", "linux"]]
+        assert _selections("linux", ()) == [["--platform", "linux"]]
 
     def test_one_run_per_only_identifier(self):
         """`--only` takes one identifier and no --platform: one run each, duplicates dropped."""
         only = ["cp314-manylinux_x86_64", "cp314-manylinux_x86_64", "cp313-manylinux_x86_64"]
-        runs = builders._selections("linux", only)
+        runs = _selections("linux", only)
         assert runs == [["--only", "cp314-manylinux_x86_64"], ["--only", "cp313-manylinux_x86_64"]]
 
     def test_identifier_of_another_platform_is_refused(self):
         """A macOS identifier in a Linux lane is a configuration error."""
         with pytest.raises(ConfigError, match="does not build on linux"):
-            builders._selections("linux", ["cp312-macosx_arm64"])
+            _selections("linux", ["cp312-macosx_arm64"])
 
     @pytest.mark.parametrize(
         ("identifier", "platform"),
@@ -201,11 +209,11 @@ class TestSelections:
     )
     def test_identifier_platform(self, identifier: str, platform: str):
         """Each identifier family maps to its cibuildwheel platform."""
-        assert builders.identifier_platform(identifier) == platform
+        assert identifier_platform(identifier) == platform
 
 
 class TestBuildOutput:
-    def _output(self, **overrides: Any) -> builders.BuildOutput:
+    def _output(self, **overrides: Any) -> BuildOutput:
         fields: dict[str, Any] = {
             "part": "linux",
             "files": (Path("/dist") / WHEEL,),
@@ -214,12 +222,12 @@ class TestBuildOutput:
             "images": (ImageRecord(name="local/manylinux-like:1", image_id="sha256:" + "a" * 64),),
             "identifiers": ("cp311-manylinux_x86_64",),
         }
-        return builders.BuildOutput(**(fields | overrides))
+        return BuildOutput(**(fields | overrides))
 
     def test_json_round_trip(self):
         """to_json and from_json give back the same record."""
         output = self._output()
-        assert builders.BuildOutput.from_json(output.to_json()) == output
+        assert BuildOutput.from_json(output.to_json()) == output
 
     def test_no_files_is_refused(self):
         """A build that made nothing is not a build output."""
@@ -239,7 +247,7 @@ class TestBuildOutput:
     def test_malformed_json_is_a_build_error(self):
         """A record missing a field is refused with a BuildError."""
         with pytest.raises(BuildError, match="malformed build record"):
-            builders.BuildOutput.from_json({"part": "linux"})
+            BuildOutput.from_json({"part": "linux"})
 
     def test_completeness_of_the_recorded_wheels(self):
         """The record compares its own identifiers with its own files."""
@@ -303,7 +311,7 @@ class TestNormaliseSdist:
         entries = [("p-1.0/a.py", b"x=1\n", EPOCH + 99), ("p-1.0/PKG-INFO", b"Name: p\n", EPOCH)]
         sdist = tmp_path / "p-1.0.tar.gz"
         _tar_gz(sdist, entries, uname="bob")
-        builders.normalise_sdist(sdist, EPOCH)
+        normalise_sdist(sdist, EPOCH)
         with tarfile.open(sdist) as archive:
             infos = archive.getmembers()
             assert [i.name for i in infos] == ["p-1.0/PKG-INFO", "p-1.0/a.py"]
@@ -317,5 +325,5 @@ class TestNormaliseSdist:
         _tar_gz(first, entries, uname="alice")
         _tar_gz(second, [(n, d, EPOCH + 999) for n, d, _ in entries], uname="root")
         for path in (first, second):
-            builders.normalise_sdist(path, EPOCH)
+            normalise_sdist(path, EPOCH)
         assert first.read_bytes() == second.read_bytes()

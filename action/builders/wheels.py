@@ -1,0 +1,130 @@
+"""Wheels through cibuildwheel and the Docker engine: which build identifiers a configuration
+builds (`--print-build-identifiers`, offline), and the builds, one run per selection.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from action.builders.docker_engine import check_docker, image_record
+from action.builders.identifiers import identifier_platform
+from action.builders.outputs import BuildOutput
+from action.builders.tools import build_env, check_project, collect, show, tool_versions
+from action.errors import BuildError, CommandError, ConfigError
+from action.logs import get_logger
+from action.proc import run
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+__all__ = ["PLATFORMS", "build_wheels", "expected_identifiers"]
+
+log = get_logger(__name__)
+
+PLATFORMS: tuple[str, ...] = ("linux", "macos", "windows", "pyodide", "android", "ios")
+_IMAGE_LINE = re.compile(r"Starting container image (\S+?)\.\.\.")
+
+
+def _selections(platform: str, only: Sequence[str]) -> list[list[str]]:
+    """cibuildwheel argument sets: one run per `only` identifier, or one for the platform."""
+    if platform not in PLATFORMS:
+        raise ConfigError(f"unknown platform {platform!r}; expected one of {PLATFORMS}")
+    if not only:
+        return [["--platform", platform]]
+    for identifier in only:
+        if identifier_platform(identifier) != platform:
+            raise ConfigError(f"build identifier {identifier} does not build on {platform}")
+    # `--only` takes one identifier and cannot be combined with `--platform`.
+    return [["--only", identifier] for identifier in dict.fromkeys(only)]
+
+
+def _cibuildwheel(project: Path, args: Sequence[str], env: Mapping[str, str], what: str) -> str:
+    try:
+        result = run(
+            [sys.executable, "-m", "cibuildwheel", *args, "."],
+            cwd=project, env=env, what=what,
+        )
+    except CommandError as exc:
+        raise BuildError(exc.message, hint="cibuildwheel's output is above.") from exc
+    return result.stdout + result.stderr
+
+
+def expected_identifiers(
+    project: Path,
+    platform: str = "linux",
+    *,
+    only: Sequence[str] = (),
+    env: Mapping[str, str],
+) -> list[str]:
+    """The build identifiers cibuildwheel would build (`--print-build-identifiers`, offline)."""
+    project = check_project(project)
+    run_env = dict(env)
+    identifiers: list[str] = []
+    for selection in _selections(platform, only):
+        output = _cibuildwheel(
+            project, ["--print-build-identifiers", *selection], run_env,
+            "list the build identifiers",
+        )
+        identifiers += [line.strip() for line in output.splitlines() if _is_identifier(line)]
+    return list(dict.fromkeys(identifiers))
+
+
+def _is_identifier(line: str) -> bool:
+    return re.fullmatch(r"[a-z]+\d+t?(_\d+)?-[a-z0-9_]+", line.strip()) is not None
+
+
+def build_wheels(
+    project: Path,
+    out_dir: Path,
+    *,
+    platform: str = "linux",
+    only: Sequence[str] = (),
+    source_date_epoch: int,
+    env: Mapping[str, str],
+    docker_client: Callable[[], Any] | None = None,
+) -> BuildOutput:
+    """Build wheels with cibuildwheel through the Docker engine.
+
+    `env` is the environment cibuildwheel sees (the user's CIBW_* settings included; their
+    [tool.cibuildwheel] table is read from the project). `only` builds just these identifiers
+    (a backfill lane), one cibuildwheel run each.
+    """
+    project = check_project(project)
+    run_env = build_env(env, source_date_epoch)
+    engine = check_docker(run_env, client_factory=docker_client)
+    expected = expected_identifiers(project, platform, only=only, env=run_env)
+    files, images = _build(project, out_dir, _selections(platform, only), run_env)
+    if files and not images:
+        raise BuildError(
+            "cibuildwheel built wheels but its output names no container image",
+            hint="The build cannot be recorded without its images; is cibuildwheel still 4.x?",
+        )
+    tools = {**tool_versions(), "docker-engine": engine.server_version}
+    built = BuildOutput(
+        part=platform, files=files, tools=tools, source_date_epoch=source_date_epoch,
+        images=tuple(image_record(n, run_env, client_factory=docker_client) for n in images),
+        identifiers=tuple(expected),
+    )
+    log.info("wheels built", part=platform, wheels=[p.name for p in files], images=list(images))
+    return built
+
+
+def _build(
+    project: Path, out_dir: Path, selections: Sequence[Sequence[str]], env: Mapping[str, str]
+) -> tuple[tuple[Path, ...], list[str]]:
+    """One cibuildwheel run per selection: the wheels (moved to out_dir) and the images used."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images: dict[str, None] = {}
+    with tempfile.TemporaryDirectory(prefix=".cibuildwheel-", dir=out_dir) as staging:
+        for selection in selections:
+            output = _cibuildwheel(
+                project, ["--output-dir", staging, *selection], env,
+                f"build wheels ({' '.join(selection)})",
+            )
+            show(f"cibuildwheel {' '.join(selection)}", output, env)
+            images.update(dict.fromkeys(_IMAGE_LINE.findall(output)))
+        return collect(Path(staging), out_dir.resolve(), ".whl"), list(images)
