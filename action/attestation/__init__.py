@@ -8,6 +8,7 @@
     verify.py      verifying provenance (key or Sigstore bundle) against the files' bytes
     pep740.py      PEP 740 publish attestations, made once per file and reused for each index
 
-Import from the module that holds a name; this package re-exports nothing, so that reading or
-verifying with a key does not load Sigstore.
+Import from the module that holds a name; this package re-exports nothing. statement.py,
+dsse.py and keys.py load no Sigstore module; keyless.py, signers.py (which can choose the
+keyless signer), verify.py (which can check a bundle) and pep740.py do.
 """
