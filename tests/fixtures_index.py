@@ -1,8 +1,9 @@
-"""Package-index fixtures: two real pypiserver instances standing in for Test PyPI and PyPI.
+"""Package-index fixtures: two indexes that behave like Test PyPI and PyPI.
 
-Each instance is one process for the whole session (start-up is about 0.2 s) with its own
-package directory; `testpypi` and `pypi` empty that directory before each test, so every
-test sees two empty indexes.
+Each is a real pypiserver process for the whole session (start-up is about 0.2 s) with its own
+package directory, behind the PyPI double (`tests/doubles/pypi.py`: PyPI's upload rules and
+messages, the 14-day window, the JSON API, PEP 691/700 pages). `testpypi` and `pypi` reset
+both before each test, so every test sees two empty indexes that behave like PyPI.
 
 Uploads need credentials (`__token__` + a test token). pypiserver's own `-P htpasswd` needs
 `passlib`, which is not installed, so the server is started through pypiserver's documented
@@ -18,7 +19,6 @@ backend that makes wheels is installed and tests must not download one.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +32,7 @@ import pytest
 import requests
 
 from action.index import ApiToken, IndexConfig
+from tests.doubles.pypi import PyPIDouble
 from tests.tiny_project import write_project
 
 if TYPE_CHECKING:
@@ -73,29 +74,31 @@ _LAUNCHER = textwrap.dedent(
 
 @dataclass(frozen=True)
 class PypiServer:
-    """One running pypiserver: where it listens and where it keeps its files."""
+    """One running index: the PyPI double at `url`, the pypiserver behind it at `upstream`."""
 
     name: str
     url: str
     packages: Path
     startup_seconds: float
+    upstream: str
+    double: PyPIDouble
 
     def config(self) -> IndexConfig:
         return IndexConfig.create(
             self.name,  # type: ignore[arg-type]
-            upload_url=self.url + "/",
+            upload_url=self.url + "/legacy/",
             credentials=ApiToken(TEST_TOKEN),
         )
 
     def clean(self) -> None:
-        for entry in self.packages.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        self.double.reset()
+
+    def age(self, project: str, version: str, *, days: float) -> None:
+        """Make a release `days` older (see `PyPIDouble.age`)."""
+        self.double.age(project, version, days=days)
 
 
-def start_pypiserver(name: str, packages: Path) -> tuple[subprocess.Popen[str], PypiServer]:
+def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], str, float]:
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-c", _LAUNCHER, str(packages)],
@@ -112,7 +115,15 @@ def start_pypiserver(name: str, packages: Path) -> tuple[subprocess.Popen[str], 
         pytest.fail(f"pypiserver ({name}) did not start: {line}{err}")
     url = f"http://127.0.0.1:{line}"
     requests.get(url + "/health", timeout=5).raise_for_status()
-    return process, PypiServer(name, url, packages, time.monotonic() - started)
+    return process, url, time.monotonic() - started
+
+
+def start_pypiserver(name: str, packages: Path) -> tuple[subprocess.Popen[str], PypiServer]:
+    """A pypiserver and the PyPI double in front of it (stop the process with
+    `stop_pypiserver`; the double's thread ends with the process that started it)."""
+    process, upstream, seconds = _start(name, packages)
+    double = PyPIDouble(upstream, packages, token=TEST_TOKEN, name=name).start()
+    return process, PypiServer(name, double.url, packages, seconds, upstream, double)
 
 
 def stop_pypiserver(process: subprocess.Popen[str]) -> None:
@@ -126,16 +137,20 @@ def stop_pypiserver(process: subprocess.Popen[str]) -> None:
 
 @pytest.fixture(scope="session")
 def pypiservers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, PypiServer]]:
-    """Two pypiservers for the session: {"testpypi": ..., "pypi": ...}."""
+    """Two indexes for the session: {"testpypi": ..., "pypi": ...}."""
     processes: list[subprocess.Popen[str]] = []
+    doubles: list[PyPIDouble] = []
     servers: dict[str, PypiServer] = {}
     try:
         for name in ("testpypi", "pypi"):
             process, server = start_pypiserver(name, tmp_path_factory.mktemp(f"{name}-packages"))
             processes.append(process)
+            doubles.append(server.double)
             servers[name] = server
         yield servers
     finally:
+        for double in doubles:
+            double.stop()
         for process in processes:
             stop_pypiserver(process)
 

@@ -42,6 +42,7 @@ class Response:
     body: bytes = b""
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # the status line's phrase; None: the standard one
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -198,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.mark_reset(self.connection)
 
     def send(self, response: Response, common: dict[str, str]) -> None:
-        self.send_response(response.status)
+        self.send_response(response.status, response.reason)
         headers = common | response.headers
         if response.content_type:
             headers["Content-Type"] = response.content_type
