@@ -22,12 +22,13 @@ from action.errors import ConfigError, ReleaseError, VerificationError
 from statemachine import log as eventlog
 from statemachine.diagram import mermaid
 from statemachine.plan import Request, StepInput, plan
+from statemachine.states import State
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from action.attestation.verify import FileVerdict
-    from statemachine.replay import ReleaseState
+    from statemachine.replay import LaneState, ReleaseState
 
 def _read_log(path: Path) -> ReleaseState:
     try:
@@ -51,11 +52,33 @@ def cmd_status(args: argparse.Namespace, _env: Mapping[str, str]) -> int:
         where = f", release {release.release_id}" if release else ""
         print(f"lane {name}: {lane.state.value} ({lane.opened.tag}, "
               f"{len(lane.files)} files{where})")
+        if lane.state is State.PUBLISHED:
+            print(f"  done: {lane.opened.version} is published{_where_published(lane)}; "
+                  "nothing is left to do in this lane")
+            continue
+        for problem in _unfinished(lane):
+            print(f"  failed or interrupted: {problem}")
         upcoming = plan(state, Request(lane=name, step=StepInput.AUTO, may_publish=True))
         for step in upcoming.steps[:5]:
             print(f"  next: {step}")
         print(f"  then: {upcoming.stop.message}")
     return 0
+
+
+def _where_published(lane: LaneState) -> str:
+    return " on PyPI" if lane.test_skipped else " on Test PyPI and PyPI"
+
+
+def _unfinished(lane: LaneState) -> list[str]:
+    """What was begun and never finished: the last step that failed (or was cut short)."""
+    found = [f"the build of {part} started and did not finish (the run's log says why)"
+             for part in lane.unfinished_parts()]
+    found += [f"uploading {name} to the release started and was not confirmed"
+              for name in lane.unknown_assets()]
+    for index, record in lane.indexes.items():
+        found += [f"uploading {name} to {index} started and was not confirmed"
+                  for name in record.unknown()]
+    return found
 
 
 def cmd_diagram(args: argparse.Namespace, _env: Mapping[str, str]) -> int:
@@ -74,14 +97,14 @@ def cmd_run(_args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from action.rehearse import Rehearsal, project_version, rehearse  # noqa: PLC0415 - heavy
+    from action.rehearse import Rehearsal, rehearse  # noqa: PLC0415 - heavy
 
-    project = args.project.resolve()
-    name, version = project_version(project) if not args.tag else ("", "")
-    tag = args.tag or f"v{version}"
-    workdir = (args.workdir or Path(".rehearsal") / (name or project.name)).resolve()
-    rehearsal = Rehearsal(project=project, workdir=workdir, tag=tag, approve=args.approve,
-                          interactive=sys.stdin.isatty() and not args.approve,
+    where = args.project.resolve()
+    project = (where / args.project_dir).resolve() if args.project_dir else where
+    workdir = (args.workdir or Path(".rehearsal") / project.name).resolve()
+    rehearsal = Rehearsal(project=project, workdir=workdir, tag=args.tag, approve=args.approve,
+                          interactive=not args.approve,
+                          repository=where if args.project_dir else None,
                           docker=not args.no_docker,
                           color=sys.stdout.isatty())
 
@@ -162,8 +185,13 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the action (reads INPUT_* and GITHUB_*)")
     run.set_defaults(func=cmd_run)
     rehearse = sub.add_parser("rehearse", help="rehearse a whole release on this machine")
-    rehearse.add_argument("project", type=Path, help="the project directory")
-    rehearse.add_argument("--tag", help="the tag to rehearse (default: v<project version>)")
+    rehearse.add_argument("project", type=Path, nargs="?", default=Path(),
+                          help="the project's directory, or its repository's with "
+                          "--project-dir (default: the current directory)")
+    rehearse.add_argument("--project-dir", type=Path,
+                          help="the project's folder inside the repository (pyproject.toml)")
+    rehearse.add_argument("--tag", help="the git tag to rehearse (default: the version tag "
+                          "on HEAD)")
     rehearse.add_argument("--workdir", type=Path, help="where the rehearsal keeps its state")
     rehearse.add_argument("--approve", action="store_true", help="approve without asking")
     rehearse.add_argument("--verbose", action="store_true", help="show every log line")

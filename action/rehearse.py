@@ -10,6 +10,7 @@ Interrupted, it resumes from its log when run again with the same work directory
 from __future__ import annotations
 
 import contextlib
+import difflib
 import getpass
 import importlib.util
 import io
@@ -21,7 +22,7 @@ import sys
 import time
 import tomllib
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ from action.config import Config, RunFacts
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, open_index
 from action.job import ApprovalRecord, Job, Services
+from action.lane_files import digest_of
 from action.logs import get_logger, no_runner
 from action.proc import run
 from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
@@ -56,70 +58,146 @@ NATIVE_SOURCES = ("*.c", "*.cc", "*.cpp", "*.cxx", "*.pyx", "*.rs", "*.f90")
 
 @dataclass(frozen=True, slots=True)
 class Rehearsal:
-    project: Path
+    project: Path  # the directory holding pyproject.toml
     workdir: Path
-    tag: str
+    tag: str | None  # None: the version tag on HEAD
     approve: bool
-    interactive: bool
+    interactive: bool = True  # ask for the approval on standard input (a terminal or a pipe)
     docker: bool = True  # False: build only what needs no Docker engine (--no-docker)
     color: bool = False  # bars in colour (the terminal is a terminal)
+    repository: Path | None = None  # the git work tree; None: the project's own
 
 
 class LocalTags:
-    """The rehearsal's tag is the project's version at the work tree's HEAD commit."""
+    """The project's git repository: its tags, and the commit the work tree is on."""
 
-    def __init__(self, project: Path) -> None:
-        self.project = project
+    def __init__(self, repository: Path) -> None:
+        self.repository = repository
 
     def _git(self, *args: str) -> str:
-        return run(["git", "-c", "safe.directory=*", "-C", str(self.project), *args],
+        return run(["git", "-c", "safe.directory=*", "-C", str(self.repository), *args],
                    what="read the project's git history").stdout.strip()
 
     def checked_out(self) -> str:
         return self._git("rev-parse", "HEAD")
 
+    def tags(self) -> list[str]:
+        return self._git("tag", "--list").split()
+
+    def at_head(self) -> list[str]:
+        return self._git("tag", "--points-at", "HEAD").split()
+
     def resolve(self, tag: str) -> TagInfo:
-        commit = self.checked_out()
-        return TagInfo(tag=tag, commit=commit, epoch=int(self._git("log", "-1", "--format=%ct",
-                                                                   commit)))
+        """The tag's own commit and that commit's time (SOURCE_DATE_EPOCH)."""
+        commit = self._git("rev-parse", "--verify", f"refs/tags/{tag}^{{commit}}")
+        return TagInfo(tag=tag, commit=commit,
+                       epoch=int(self._git("log", "-1", "--format=%ct", commit)))
+
+
+def git_repository(project: Path) -> Path:
+    """The top of the git work tree that holds `project`; refused when there is none."""
+    try:
+        top = run(["git", "-c", "safe.directory=*", "-C", str(project), "rev-parse",
+                   "--show-toplevel"], what="find the project's git repository").stdout.strip()
+    except ReleaseError:
+        raise ConfigError(
+            f"{project} is not in a git repository",
+            hint="A release is a tagged commit: rehearse a git work tree (git init, commit, "
+            "git tag v1.2.3).",
+        ) from None
+    return Path(top)
+
+
+def choose_tag(tags: LocalTags, wanted: str | None) -> str:
+    """The tag to rehearse: `wanted` if git has it, else the one version tag on HEAD."""
+    known = tags.tags()
+    if wanted:
+        if wanted in known:
+            return wanted
+        near = difflib.get_close_matches(wanted, known, n=4, cutoff=0.4)
+        raise ConfigError(
+            f"there is no tag {wanted!r} in {tags.repository}",
+            hint=(f"Tags near it: {', '.join(near)}." if near else
+                  f"Its tags: {', '.join(known[-8:])}." if known else "The repository has no "
+                  "tags.") + " Rehearse an existing tag (--tag), or tag the commit to release "
+            f"(git tag -a {wanted} -m {wanted}).",
+        )
+    here = [t for t in tags.at_head() if _is_version(t)]
+    if len(here) == 1:
+        return here[0]
+    if here:
+        raise ConfigError(f"HEAD has several version tags: {', '.join(here)}",
+                          hint="Choose one with --tag.")
+    recent = ", ".join(known[-5:]) or "none"
+    raise ConfigError(
+        f"HEAD ({tags.checked_out()[:12]}) of {tags.repository} has no version tag",
+        hint=f"Check out the tag to rehearse (its tags: {recent}), give it with --tag, or tag "
+        "this commit (git tag -a v1.2.3 -m v1.2.3).",
+    )
+
+
+def _is_version(tag: str) -> bool:
+    try:
+        tag_version(tag)
+    except ConfigError:
+        return False
+    return True
 
 
 class LocalApprovals:
-    """An approval given with --approve or at the terminal."""
+    """An approval given with --approve, or answered on standard input (terminal or pipe)."""
 
     def __init__(self, *, approve: bool, interactive: bool, out: Callable[[str], None]) -> None:
         self.approve = approve
         self.interactive = interactive
         self.out = out
+        self.answer = ""
 
     def approvals(self, environment: str) -> list[ApprovalRecord]:
         if not self.approve and self.interactive:
             self.out(f"Approve the `{environment}` environment: publish exactly these files? "
                      "[y/N] ")
-            self.approve = sys.stdin.readline().strip().lower() in {"y", "yes"}
+            self.answer = sys.stdin.readline().strip()
+            self.approve = self.answer.lower() in {"y", "yes"}
+            if not sys.stdin.isatty():
+                self.out(f"{self.answer}\n")
         if not self.approve:
-            return []
+            said = f"the answer was {self.answer!r}" if self.answer else "no answer was given"
+            raise ReleaseError(
+                f"no approval of the `{environment}` environment: {said}, so nothing is "
+                "published",
+                hint="Run the same command again and answer y (on a pipe: echo y | "
+                "release-action rehearse ...), or pass --approve.",
+            )
+        how = "approved with --approve" if not self.answer else "approved at the prompt"
         return [ApprovalRecord(login=getpass.getuser(), at=datetime.now(UTC),
-                               comment="approved at the terminal", environments=(environment,))]
+                               comment=how, environments=(environment,))]
 
 
-def project_version(project: Path) -> tuple[str, str]:
-    """The project's name and static version from pyproject.toml."""
+def project_name(project: Path) -> str:
+    """The project's name from pyproject.toml ([project] name is never dynamic, PEP 621)."""
     path = project / "pyproject.toml"
+    if not path.is_file():
+        raise ConfigError(
+            f"{project} has no pyproject.toml",
+            hint="Rehearse the directory that holds the project's pyproject.toml; for a "
+            "project in a subfolder of its repository, give that folder with --project-dir.",
+        )
     try:
         meta = tomllib.loads(path.read_text(encoding="utf-8")).get("project", {})
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}",
-                          hint="Rehearse a project directory with a pyproject.toml.") from None
-    name, version = meta.get("name"), meta.get("version")
-    if not name or not version:
-        raise ConfigError(f"{path} has no static [project] name and version",
-                          hint="Give the tag to rehearse with --tag.")
-    return str(name), str(version)
+                          hint="Fix pyproject.toml (it must be valid TOML).") from None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{path} has no [project] name",
+                          hint="Declare the name in [project] (PEP 621).")
+    return name
 
 
 def is_pure(project: Path) -> bool:
-    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    path = project / "pyproject.toml"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     if "[tool.cibuildwheel]" in text:
         return False
     return not any(any(project.rglob(pattern)) for pattern in NATIVE_SOURCES)
@@ -218,7 +296,9 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
         why = ("--no-docker was given" if not r.docker
                else "no Docker engine is reachable (cibuildwheel needs one)")
         skipped.append(f"Linux wheels: {why}; only the sdist is built")
-    name = project_version(r.project)[0]
+    if r.tag is None:  # pragma: no cover - _rehearse chose it
+        raise ConfigError("no tag to rehearse")
+    name = project_name(r.project)
     config = Config(
         step=StepInput.AUTO, tag=r.tag, python=(), dist_dir=r.workdir / "dist",
         project_dir=r.project, parts=parts, platforms=platforms, wheels=(),
@@ -244,7 +324,7 @@ def make_services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]
 
     return Services(
         store=LocalStore(r.workdir / "store"),
-        tags=LocalTags(r.project),
+        tags=LocalTags(r.repository or r.project),
         approvals=LocalApprovals(approve=r.approve, interactive=r.interactive, out=out),
         indexes=index,
         signer=lambda: key,
@@ -300,10 +380,19 @@ def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None
     shutil.rmtree(venv, ignore_errors=True)
     run([sys.executable, "-m", "venv", str(venv)], what="make a fresh venv")
     python = venv / "bin" / "python"
-    name = project_version(job.config.project_dir)[0]
-    run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
-         "--index-url", urls["pypi"] + "simple/", f"{name}=={lane.opened.version}"],
-        what="install the release from the local PyPI")
+    name = project_name(job.config.project_dir)
+    # Fetched from the local PyPI only; installed in a second step, so that an sdist-only
+    # release finds its build backend where pip normally looks.
+    fetched = job.workdir / "from-local-pypi"
+    shutil.rmtree(fetched, ignore_errors=True)
+    run([str(python), "-m", "pip", "download", "-q", "--no-deps", "--no-cache-dir",
+         "--index-url", urls["pypi"] + "simple/", "--dest", str(fetched),
+         f"{name}=={lane.opened.version}"], what="download the release from the local PyPI")
+    (got,) = sorted(fetched.iterdir())
+    if got.name not in lane.files or digest_of(got) != lane.files[got.name].file.sha256:
+        raise ReleaseError(f"the local PyPI served {got.name}, which is not a released file")
+    run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir", str(got)],
+        what=f"install {got.name}")
     modules = _top_level_modules(python, name)
     if not modules:
         raise ReleaseError(f"{name} installed, but it brought no importable module")
@@ -341,9 +430,12 @@ def rehearse(r: Rehearsal, out: Callable[[str], None], env: Mapping[str, str]) -
 
 def _rehearse(r: Rehearsal, out: Callable[[str], None], env: Mapping[str, str]) -> int:
     check_pypiserver()
+    project_name(r.project)  # a project directory, before anything else
+    repository = r.repository or git_repository(r.project)
+    r = replace(r, repository=repository, tag=choose_tag(LocalTags(repository), r.tag))
     r.workdir.mkdir(parents=True, exist_ok=True)
     config, skipped = make_config(r, docker=r.docker and docker_available(env))
-    tag_version(r.tag)
+    tag_version(config.tag)
     for line in skipped:
         out(f"skipped: {line}\n")
     out(f"rehearsing {config.tag} of {r.project} in {r.workdir}\n")

@@ -178,3 +178,15 @@ def make_repository(project: RealProject, dest: Path) -> Repository:
     git(dest, "commit", "-q", "-m", f"Release {project.version}")
     git(dest, "tag", "-a", project.tag, "-m", f"Release {project.version}")
     return Repository(project, dest, git(dest, "rev-parse", "HEAD"))
+
+
+def tagged_example(name: str, dest: Path, tag: str = "v1.0.0") -> Path:
+    """A copy of examples/<name> as its own git repository, one commit tagged `tag`."""
+    from tests.fixtures_docker import copy_example
+
+    path = copy_example(name, dest)
+    git(path, "init", "-q")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", f"{name} {tag}")
+    git(path, "tag", "-a", tag, "-m", tag)
+    return path

@@ -10,7 +10,7 @@ the Docker engine), and the checks every file passes before it is recorded.
     docker_engine.py  the Docker engine API: is it there, which images did a build use
 
 Every build gets SOURCE_DATE_EPOCH (the tag commit's date). `build_sdist` then rewrites the
-sdist's archive metadata deterministically (names sorted, mtimes clamped to the epoch, owners
+sdist's archive metadata deterministically (names sorted, every mtime set to the epoch, owners
 and modes normalised, gzip header time fixed; file contents untouched), because setuptools
 stamps the current time into sdists. cibuildwheel 4 passes SOURCE_DATE_EPOCH into its build
 containers itself (`docker create --env=SOURCE_DATE_EPOCH`), so the user's own

@@ -113,7 +113,7 @@ def _normal_info(member: tarfile.TarInfo, epoch: int) -> tarfile.TarInfo:
     info.type = member.type
     info.size = member.size if member.isfile() else 0
     info.linkname = member.linkname
-    info.mtime = min(int(member.mtime), epoch)
+    info.mtime = epoch  # not min(mtime, epoch): a checkout's file dates are not the commit's
     executable = member.isdir() or bool(member.mode & 0o111)
     info.mode = 0o755 if executable else 0o644
     info.uid = info.gid = 0

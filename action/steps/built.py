@@ -17,6 +17,7 @@ from action.lane_files import digest_of, file_ref, files_dir, verify_local
 from action.logs import get_logger
 from action.progress import BuildingPart
 from action.tags import check_checkout
+from action.versioning import check_built_version
 from statemachine.ledger import TAKEN_IN, is_wheel, manifest_digest
 from statemachine.payloads import BuildFinished, BuildStarted, Built, FileRecorded
 from statemachine.records import Image
@@ -76,6 +77,7 @@ def build_part(job: Job, step: Step) -> None:
                               env=_all_builds(job) if only else env)
     records = []
     for path in output.files:
+        check_built_version(path, lane.opened.tag, project)
         check_dist(path, lane.opened.tag)
         kept = files_dir(job) / path.name
         shutil.copy2(path, kept)
@@ -95,6 +97,7 @@ def take_in(job: Job, step: Step) -> None:
     records = []
     for name in step.names:
         path = job.config.dist_dir / name
+        check_built_version(path, lane.opened.tag, job.config.project_dir)
         check_dist(path, lane.opened.tag)
         records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))
         log.info("file.taken-in", file=name, sha256=digest_of(path))

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from action.cli import main
 from statemachine.log import load
-
-ROOT = Path(__file__).resolve().parents[2]
-CEXT = ROOT / "examples" / "sample-cext"
+from tests.real_projects import tagged_example
 
 
 def test_rehearsal_of_the_c_extension_sample(tmp_path, cibw_env, monkeypatch, capsys):
@@ -17,7 +14,8 @@ def test_rehearsal_of_the_c_extension_sample(tmp_path, cibw_env, monkeypatch, ca
     for key, value in cibw_env.items():
         monkeypatch.setenv(key, value)
     workdir = tmp_path / "r"
-    assert main(["rehearse", str(CEXT), "--approve", "--workdir", str(workdir)]) == 0
+    cext = tagged_example("sample-cext", tmp_path / "src")
+    assert main(["rehearse", str(cext), "--approve", "--workdir", str(workdir)]) == 0
     out = capsys.readouterr().out
     assert "imported sample_cext" in out
     log = next((workdir / "store" / "releases" / "1" / "assets").glob("release-state.*.jsonl"))

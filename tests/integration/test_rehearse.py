@@ -6,7 +6,7 @@ import hashlib
 import re
 import shlex
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,9 +14,16 @@ from action.cli import main
 from action.config import read_environment
 from action.rehearse import Rehearsal, rehearse
 from statemachine.log import load
+from tests.real_projects import git, tagged_example
 
-ROOT = Path(__file__).resolve().parents[2]
-PURE = ROOT / "examples" / "sample-pure"
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@pytest.fixture
+def pure(tmp_path: Path) -> Path:
+    """examples/sample-pure as its own repository, tagged v1.0.0."""
+    return tagged_example("sample-pure", tmp_path / "src")
 
 
 def snapshot(workdir: Path) -> Path:
@@ -29,10 +36,10 @@ def index_files(workdir: Path, name: str) -> dict[str, str]:
             if p.is_file()}
 
 
-def test_rehearsal_of_the_pure_sample_publishes_and_installs(tmp_path, capsys):
+def test_rehearsal_of_the_pure_sample_publishes_and_installs(tmp_path, pure, capsys):
     """The whole release ends published, installed from the local PyPI and imported."""
     workdir = tmp_path / "r"
-    assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
+    assert main(["rehearse", str(pure), "--approve", "--workdir", str(workdir)]) == 0
     out = capsys.readouterr().out
     assert "installed sample-pure==1.0.0 from the local PyPI" in out
     assert "imported sample_pure" in out
@@ -43,11 +50,11 @@ def test_rehearsal_of_the_pure_sample_publishes_and_installs(tmp_path, capsys):
     assert index_files(workdir, "testpypi") == ledger
 
 
-def test_the_rehearsals_release_folder_holds_only_what_a_github_release_would(tmp_path):
+def test_the_rehearsals_release_folder_holds_only_what_a_github_release_would(tmp_path, pure):
     """After a rehearsal the assets are the files, the provenance and one log snapshot: no
     digest sidecars, partial uploads or superseded snapshots; each asset's digest is recorded."""
     workdir = tmp_path / "r"
-    assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
+    assert main(["rehearse", str(pure), "--approve", "--workdir", str(workdir)]) == 0
     release = workdir / "store" / "releases" / "1"
     state = load(snapshot(workdir).read_bytes()).state
     expected = {f.name for f in state.main.release_files()} | {snapshot(workdir).name}
@@ -59,11 +66,11 @@ def test_the_rehearsals_release_folder_holds_only_what_a_github_release_would(tm
     assert list((release / "uploading").iterdir()) == []
 
 
-def test_the_commands_the_rehearsal_prints_work_as_printed(tmp_path, capsys):
+def test_the_commands_the_rehearsal_prints_work_as_printed(tmp_path, pure, capsys):
     """The closing `read it:` (status) and `verify it:` lines, run as a shell would, succeed:
     status and verify read a rehearsal like a real release."""
     workdir = tmp_path / "r"
-    assert main(["rehearse", str(PURE), "--approve", "--workdir", str(workdir)]) == 0
+    assert main(["rehearse", str(pure), "--approve", "--workdir", str(workdir)]) == 0
     out = capsys.readouterr().out
     printed = dict(re.findall(r"^  (read it|verify it): +(.+)$", out, re.MULTILINE))
     assert set(printed) == {"read it", "verify it"}
@@ -71,13 +78,15 @@ def test_the_commands_the_rehearsal_prints_work_as_printed(tmp_path, capsys):
                             cwd=tmp_path, check=False)
     assert status.returncode == 0, status.stderr
     assert "lane main: published" in status.stdout
+    assert "done: 1.0.0 is published on Test PyPI and PyPI" in status.stdout
+    assert "next:" not in status.stdout
     verify = subprocess.run(shlex.split(printed["verify it"]), capture_output=True, text=True,
                             cwd=tmp_path, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "verdict: every file verified" in verify.stdout
 
 
-def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
+def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path, pure):
     """Ctrl-C at the first upload's progress line (the batch has landed, its results are not
     stored); the next run checks the index and finishes with every file once."""
     workdir = tmp_path / "r"
@@ -88,7 +97,7 @@ def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
         if text.lstrip().startswith("testpypi ["):
             raise KeyboardInterrupt
 
-    r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
+    r = Rehearsal(project=pure, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
     assert rehearse(r, interrupting, read_environment()) == 130
     state = load(snapshot(workdir).read_bytes()).state
     assert state.main.state.value == "approved"
@@ -109,7 +118,7 @@ def test_an_interrupted_rehearsal_resumes_from_its_log(tmp_path):
                     ("pypi", "1/2", "uploaded"), ("pypi", "2/2", "uploaded")]
 
 
-def test_a_rehearsal_interrupted_between_builds_resumes_its_bar_at_the_second_part(tmp_path):
+def test_a_rehearsal_interrupted_between_builds_resumes_its_bar_at_the_second_part(tmp_path, pure):
     """Ctrl-C as part 2 of 2 starts: the next run builds only part 2, its bar at 1/2, not a
     bar restarting at 0/2 for part 1."""
     workdir = tmp_path / "r"
@@ -118,7 +127,7 @@ def test_a_rehearsal_interrupted_between_builds_resumes_its_bar_at_the_second_pa
         if " part 2 " in text:
             raise KeyboardInterrupt
 
-    r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
+    r = Rehearsal(project=pure, workdir=workdir, tag="v1.0.0", approve=True, interactive=False)
     assert rehearse(r, interrupting, read_environment()) == 130
     lane = load(snapshot(workdir).read_bytes()).state.main
     assert [name for name, part in lane.parts.items() if part.finished] == ["sdist"]
@@ -129,27 +138,31 @@ def test_a_rehearsal_interrupted_between_builds_resumes_its_bar_at_the_second_pa
     assert builds == ["1/2 part 2 (wheel)"]
 
 
-def test_a_version_that_is_not_the_tags_is_refused_and_nothing_published(tmp_path, capsys):
-    """Rehearsing tag v9.9.9 of a 1.0.0 project stops at the build with a clear error."""
+def test_a_version_that_is_not_the_tags_is_refused_and_nothing_published(tmp_path, pure,
+                                                                         capsys):
+    """Tag v9.9.9 on a commit whose pyproject.toml says 1.0.0 stops at the build, saying to
+    edit pyproject.toml (the version is static)."""
+    git(pure, "tag", "-a", "v9.9.9", "-m", "v9.9.9")
     workdir = tmp_path / "r"
-    code = main(["rehearse", str(PURE), "--approve", "--tag", "v9.9.9", "--workdir",
+    code = main(["rehearse", str(pure), "--approve", "--tag", "v9.9.9", "--workdir",
                  str(workdir)])
     assert code != 0
     err = capsys.readouterr().err
-    assert "9.9.9" in err
-    assert "1.0.0" in err
+    assert "was built as version 1.0.0" in err
+    assert "the tag v9.9.9 says 9.9.9" in err
+    assert "Set the version in pyproject.toml" in err
     assert index_files(workdir, "testpypi") == {}
     assert index_files(workdir, "pypi") == {}
 
 
 @pytest.mark.parametrize("answer", ["n\n", "\n"])
-def test_without_approval_nothing_is_published(tmp_path, monkeypatch, answer):
+def test_without_approval_nothing_is_published(tmp_path, pure, monkeypatch, answer):
     """Answering no at the prompt stops before any upload, with what to do."""
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     workdir = tmp_path / "r"
-    r = Rehearsal(project=PURE, workdir=workdir, tag="v1.0.0", approve=False, interactive=True)
+    r = Rehearsal(project=pure, workdir=workdir, tag="v1.0.0", approve=False, interactive=True)
     with pytest.raises(Exception, match="no approval"):
         rehearse(r, lambda _text: None, read_environment())
     assert index_files(workdir, "pypi") == {}
@@ -160,9 +173,88 @@ def test_without_docker_the_rehearsal_says_what_it_skipped_and_builds_what_it_ca
     """No engine: the C sample's sdist alone is released, installed (compiled) and imported."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     workdir = tmp_path / "r"
-    cext = ROOT / "examples" / "sample-cext"
+    cext = tagged_example("sample-cext", tmp_path / "src")
     assert main(["rehearse", str(cext), "--approve", "--workdir", str(workdir)]) == 0
     out = capsys.readouterr().out
     assert "skipped: Linux wheels: no Docker engine is reachable" in out
     assert "imported sample_cext" in out
     assert list(index_files(workdir, "pypi")) == ["sample_cext-1.0.0.tar.gz"]
+
+
+class TestTheTagFromGit:
+    def test_a_tag_git_does_not_have_is_refused_naming_the_near_ones(self, tmp_path, pure,
+                                                                     capsys):
+        """--tag v1.0.1 when git has v1.0.0: refused before anything is built."""
+        code = main(["rehearse", str(pure), "--approve", "--tag", "v1.0.1", "--workdir",
+                     str(tmp_path / "r")])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "there is no tag 'v1.0.1'" in err
+        assert "Tags near it: v1.0.0." in err
+        assert not (tmp_path / "r" / "indexes").exists()
+
+    def test_the_version_tag_on_head_is_the_default_as_git_spells_it(self, tmp_path, capsys):
+        """A tag `1.0.0` (no v) is rehearsed as `1.0.0`."""
+        project = tagged_example("sample-pure", tmp_path / "src", tag="1.0.0")
+        assert main(["rehearse", str(project), "--approve", "--workdir",
+                     str(tmp_path / "r")]) == 0
+        out = capsys.readouterr().out
+        assert "rehearsing 1.0.0 of" in out
+        assert "installed sample-pure==1.0.0" in out
+
+    def test_an_untagged_head_is_refused(self, tmp_path, pure, capsys):
+        (pure / "NOTES.txt").write_text("after the release\n")
+        git(pure, "add", "NOTES.txt")
+        git(pure, "commit", "-q", "-m", "notes")
+        assert main(["rehearse", str(pure), "--approve", "--workdir", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert "has no version tag" in err
+        assert "its tags: v1.0.0" in err
+
+    def test_a_project_in_a_subfolder_with_project_dir(self, tmp_path, capsys):
+        """The repository's tag, the subfolder's pyproject.toml."""
+        repo = tmp_path / "repo"
+        repo.mkdir()
+        sub = tagged_example("sample-pure", repo)  # repo/sample-pure
+        import shutil
+
+        shutil.rmtree(sub / ".git")
+        git(repo, "init", "-q")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "monorepo")
+        git(repo, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
+        assert main(["rehearse", str(repo), "--project-dir", "sample-pure", "--approve",
+                     "--workdir", str(tmp_path / "r")]) == 0
+        assert "installed sample-pure==1.0.0" in capsys.readouterr().out
+
+
+class TestRefusals:
+    def test_no_pyproject_is_a_clear_error_not_a_traceback(self, tmp_path, capsys):
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        assert main(["rehearse", str(empty), "--tag", "v1.0.0", "--approve"]) == 2
+        err = capsys.readouterr().err
+        assert "has no pyproject.toml" in err
+        assert "--project-dir" in err
+        assert "Traceback" not in err
+
+    def test_the_approval_is_read_from_a_pipe(self, tmp_path, pure, monkeypatch, capsys):
+        """`echo y | release-action rehearse`: the prompt is shown and the answer taken."""
+        import io
+
+        monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+        assert main(["rehearse", str(pure), "--workdir", str(tmp_path / "r")]) == 0
+        out = capsys.readouterr().out
+        assert "publish exactly these files? [y/N] y" in out
+        assert "installed sample-pure==1.0.0" in out
+
+    def test_no_answer_on_a_pipe_says_to_answer_or_pass_approve(self, tmp_path, pure,
+                                                               monkeypatch, capsys):
+        import io
+
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))
+        assert main(["rehearse", str(pure), "--workdir", str(tmp_path / "r")]) != 0
+        err = capsys.readouterr().err
+        assert "no answer was given" in err
+        assert "--approve" in err
+        assert "Settings > Environments" not in err

@@ -307,7 +307,7 @@ def _tar_gz(path: Path, entries: list[tuple[str, bytes, int]], *, uname: str) ->
 
 class TestNormaliseSdist:
     def test_entries_sorted_and_metadata_normalised(self, tmp_path: Path):
-        """Names sorted; mtimes clamped to the epoch; owners and modes normalised; data kept."""
+        """Names sorted; every mtime the epoch; owners and modes normalised; data kept."""
         entries = [("p-1.0/a.py", b"x=1\n", EPOCH + 99), ("p-1.0/PKG-INFO", b"Name: p\n", EPOCH)]
         sdist = tmp_path / "p-1.0.tar.gz"
         _tar_gz(sdist, entries, uname="bob")
@@ -317,6 +317,15 @@ class TestNormaliseSdist:
             assert [i.name for i in infos] == ["p-1.0/PKG-INFO", "p-1.0/a.py"]
             assert {(i.mtime, i.uname, i.uid, i.mode) for i in infos} == {(EPOCH, "", 0, 0o644)}
             assert archive.extractfile("p-1.0/a.py").read() == b"x=1\n"  # type: ignore[union-attr]
+
+    def test_older_file_dates_become_the_epoch_too(self, tmp_path: Path):
+        """A file dated before the commit (an old checkout, a copy keeping dates) is the epoch,
+        not its own date: the bytes depend on the commit only."""
+        sdist = tmp_path / "p-1.0.tar.gz"
+        _tar_gz(sdist, [("p-1.0/a.py", b"x=1\n", EPOCH - 86400 * 365)], uname="bob")
+        normalise_sdist(sdist, EPOCH)
+        with tarfile.open(sdist) as archive:
+            assert [i.mtime for i in archive.getmembers()] == [EPOCH]
 
     def test_same_files_built_at_other_times_agree(self, tmp_path: Path):
         """Two archives of the same files, other times, owners and gzip headers: same bytes."""
