@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from urllib.parse import unquote, urlsplit
@@ -149,6 +150,7 @@ class IndexConfig:
     simple_url: str  # the simple API root, ending in /
     root_url: str  # the web root, where /_/oidc/ lives (trusted publishing)
     credentials: Credentials
+    json_api: bool = True  # serves /pypi/<project>/<version>/json (PyPI does; pypiserver not)
 
     def __post_init__(self) -> None:
         if self.name not in get_args(IndexName):
@@ -168,6 +170,7 @@ class IndexConfig:
         upload_url: str | None = None,
         simple_url: str | None = None,
         root_url: str | None = None,
+        json_api: bool = True,
     ) -> IndexConfig:
         """Fill in the conventional URLs for PyPI/Test PyPI, or derive them from upload_url."""
         conventional = _CONVENTIONAL.get(name)
@@ -181,7 +184,7 @@ class IndexConfig:
             simple = root + "simple/"
         return cls(
             name=name, upload_url=upload, simple_url=_slash(simple_url or simple),
-            root_url=_slash(root_url or root), credentials=credentials,
+            root_url=_slash(root_url or root), credentials=credentials, json_api=json_api,
         )
 
     def project_url(self, project: str) -> str:
@@ -287,6 +290,51 @@ def parse_simple(content_type: str, body: str) -> dict[str, str]:
     if media in {SIMPLE_HTML, "text/html"}:
         return parse_simple_html(body)
     raise PackageIndexError(f"the simple API answered with unexpected media type {media!r}")
+
+
+def first_upload(data: dict[str, Any]) -> datetime | None:
+    """The earliest `upload_time_iso_8601` of a JSON API release page (None: no files)."""
+    urls = data.get("urls")
+    times = []
+    for entry in urls if isinstance(urls, list) else []:
+        text = entry.get("upload_time_iso_8601") if isinstance(entry, dict) else None
+        if isinstance(text, str):
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                continue
+            times.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(times) if times else None
+
+
+def release_digests(data: dict[str, Any]) -> dict[str, str]:
+    """{filename: sha256} of a JSON API release page."""
+    urls = data.get("urls")
+    found: dict[str, str] = {}
+    for entry in urls if isinstance(urls, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
+            continue
+        digests = entry.get("digests")
+        sha256 = digests.get("sha256", "") if isinstance(digests, dict) else ""
+        found[entry["filename"]] = str(sha256).lower()
+    return found
+
+
+def _same_release(index: str, url: str, expected: Mapping[str, str],
+                  held: Mapping[str, str]) -> None:
+    extra = sorted(set(held) - set(expected))
+    other = sorted(n for n in expected if n in held and held[n] != expected[n])
+    if not extra and not other:
+        return
+    lines = [f"{n}: not approved, yet the index holds it" for n in extra]
+    lines += [f"{n}: the index holds sha256 {held[n]}, approved {expected[n]}" for n in other]
+    raise PackageIndexError(
+        f"{index}: the release ({url}) is not exactly the approved files:\n  "
+        + "\n  ".join(lines),
+        hint="Someone else uploaded to this release, or a file was replaced. Check the "
+        "project's release on the index and who can upload to it; a published file cannot be "
+        "changed, so only a new version can fix it.",
+    )
 
 
 # --- upload failures, from the HTTP answer --------------------------------------------------
@@ -531,6 +579,49 @@ class PackageIndex:
             )
         return parse_simple(response.headers.get("Content-Type", ""), response.text)
 
+    def release_opened(self, project: str, version: str) -> datetime | None:
+        """When the index got the release's first file (the JSON API's upload times); None
+        when it has no such release (or no JSON API, as a bare pypiserver)."""
+        url = f"{self.config.root_url}pypi/{canonicalize_name(project)}/{version}/json"
+        return _retrying(f"GET {url}", lambda: self._opened(url), self._backoff)
+
+    def _opened(self, url: str) -> datetime | None:
+        data = self._release_json(url)
+        return first_upload(data) if data is not None else None
+
+    def _release_json(self, url: str) -> dict[str, Any] | None:
+        if not self.config.json_api:
+            return None
+        response = _send(self._session, "GET", url, timeout=self._timeout,
+                         headers={"Accept": "application/json", "Cache-Control": "max-age=0"})
+        if response.status_code == 404:  # noqa: PLR2004 - "not found": no such release
+            return None
+        if not response.ok:
+            raise PackageIndexError(
+                f"{self.config.name}: GET {url} answered {response.status_code} {response.reason}",
+                hint="Check the index URL; its JSON API must be readable without login.",
+            )
+        return _json(response)
+
+    def confirm_release(self, project: str, version: str, expected: Mapping[str, str]) -> bool:
+        """The release on the index (its JSON API) holds exactly `expected` ({file: sha256}):
+        nothing missing, nothing more, no other bytes. A file not listed yet is waited for (the
+        API is cached); anything else stops. False: the index has no JSON API to ask."""
+        if not self.config.json_api:
+            return False
+        url = f"{self.config.root_url}pypi/{canonicalize_name(project)}/{version}/json"
+
+        def check() -> None:
+            held = release_digests(self._release_json(url) or {})
+            if set(expected) - set(held):
+                raise _TransientError(f"{url} does not list {sorted(set(expected) - set(held))}")
+            _same_release(self.config.name, url, expected, held)
+
+        _retrying(f"confirming {project} {version} on {self.config.name}", check, self._backoff)
+        log.info("index.release-confirmed", index=self.config.name, project=project,
+                 version=version, files=len(expected))
+        return True
+
     # uploading
 
     def upload(self, path: Path, *, attestations: Sequence[Path] = ()) -> None:
@@ -586,6 +677,11 @@ class PackageIndex:
         head = f"{self.config.name} refused {path.name}"
         text = f"{head}: HTTP {failure.status}: {said}"
         lowered = said.lower()
+        if "older than 14 days" in lowered:
+            return PackageIndexError(text, hint=(
+                "The index takes no new file for a release older than 14 days, not even the "
+                "same bytes again. Release the new files as a new version (for example a "
+                "post-release, 1.2.3.post1)."))
         if "has already been used" in lowered:
             return PackageIndexError(text, hint=(
                 "This file name was used before and then deleted; an index never accepts it "

@@ -318,8 +318,8 @@ def make_services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]
 
     def index(name: str) -> PackageIndex:
         if name not in clients:
-            clients[name] = open_index(IndexConfig.create(
-                name, credentials=ApiToken("rehearsal"), upload_url=urls[name]))  # type: ignore[arg-type]  # "testpypi" | "pypi"
+            clients[name] = open_index(IndexConfig.create(  # pypiserver: no JSON API
+                name, credentials=ApiToken("rehearsal"), upload_url=urls[name], json_api=False))  # type: ignore[arg-type]  # "testpypi" | "pypi"
         return clients[name]
 
     return Services(

@@ -18,6 +18,7 @@ from action.logs import get_logger
 from action.progress import BuildingPart
 from action.tags import check_checkout
 from action.versioning import check_built_version
+from action.window import check_window
 from statemachine.ledger import TAKEN_IN, is_wheel, manifest_digest
 from statemachine.payloads import BuildFinished, BuildStarted, Built, FileRecorded
 from statemachine.records import Image
@@ -58,6 +59,7 @@ def build_part(job: Job, step: Step) -> None:
     part = step.names[0]
     lane = job.lane
     _check_checkout(job)
+    check_window(job, lane.opened.version, doing=f"before building {part}")
     parts = job.config.parts
     job.services.progress(BuildingPart(part=part, total=len(parts),
                                        number=parts.index(part) + 1 if part in parts else 1))
@@ -94,6 +96,7 @@ def build_part(job: Job, step: Step) -> None:
 
 def take_in(job: Job, step: Step) -> None:
     lane = job.lane
+    check_window(job, lane.opened.version, doing="before taking in the handed-over files")
     records = []
     for name in step.names:
         path = job.config.dist_dir / name

@@ -18,6 +18,7 @@ from action.index import Dist, Outcome, project_of
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.progress import FileUploaded, Notice
+from action.window import check_window
 from statemachine.ledger import upload_order
 from statemachine.payloads import Published, TestPublished, UploadConfirmed, UploadStarted
 
@@ -88,6 +89,8 @@ def upload(job: Job, step: Step) -> None:
     _verify_provenance(job, paths, fetch_reviewed(job, signed_files, listing))
     index = job.services.indexes(index_name)
     held = _preflight(index, files)
+    check_window(job, lane.opened.version, doing=f"before uploading anything to {index_name}",
+                 pending={index_name: [f.name for f in files if f.name not in held]})
     record = lane.indexes[index_name]
     intents = [UploadStarted(index=index_name, file=f) for f in files
                if f.name not in record.started]
@@ -122,11 +125,31 @@ def seal_index(job: Job, step: Step) -> None:
         if job.config.skip_test_pypi:
             job.note(step.lane, TestPublished(skipped=True))
             return
+        _confirm_release(job, index_name, project)
         url = job.services.indexes(index_name).config.project_url(project)
         job.note(step.lane, TestPublished(url=url))
         return
+    _confirm_release(job, index_name, project)
     url = job.services.indexes(index_name).config.project_url(project)
     job.note(step.lane, Published(url=url))
+
+
+def _confirm_release(job: Job, index_name: str, project: str) -> None:
+    """After the last upload: the index's release is exactly what the lanes of this version
+    uploaded there (this lane's approved files among them), read from its JSON API."""
+    lane = job.lane
+    expected: dict[str, str] = {}
+    for other in job.log.state.lanes.values():
+        if other.opened.version == lane.opened.version:
+            expected.update({n: f.sha256 for n, f in other.indexes[index_name].confirmed.items()})
+    expected.update({f.name: f.sha256 for f in lane.dists()})
+    index = job.services.indexes(index_name)
+    if index.confirm_release(project, lane.opened.version, expected):
+        job.services.progress(Notice(text=f"{index_name}: the release holds exactly the "
+                                          f"{len(expected)} approved files"))
+    else:
+        log.info("index.no-json-api", index=index_name,
+                 confirmed="each file through the simple API, at its upload")
 
 
 def publish_release(job: Job, step: Step) -> None:

@@ -9,6 +9,7 @@ from action.logs import get_logger
 from action.progress import Notice
 from action.stores.base import backfill_name
 from action.tags import tag_version
+from action.window import check_window
 from statemachine.payloads import LaneOpened, ReleaseRecorded, ReleaseRequested
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def open_lane(job: Job, step: Step) -> None:
         )
         log.warning("release.immutable", lane=step.lane, plan=message)
         job.services.progress(Notice(text=message))
+    check_window(job, str(tag_version(config.tag)), doing="before the lane built anything")
     job.note(step.lane, LaneOpened(
         tag=config.tag, version=str(tag_version(config.tag)), commit=info.commit,
         repository=config.run.repository, source_date_epoch=info.epoch, python=config.python,

@@ -10,10 +10,12 @@ from action.errors import DigestMismatchError
 from tests.integration.harness import WHEEL, ProcessDied, Progress, World, make_project, sha256
 
 
-def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path):
+def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path, testpypi, pypi):
     """The wheel is altered between the build and the release step: both digests are named."""
     private, _public = generate_key()
-    world = World(make_project(tmp_path / "p"), tmp_path / "store", private, {})
+    # The indexes are read before building (has the release's 14-day window closed?).
+    world = World(make_project(tmp_path / "p"), tmp_path / "store", private,
+                  {"testpypi": testpypi, "pypi": pypi})
     first = world.job(tmp_path / "job", progress=Progress(stop_before="seal-built"))
     with pytest.raises(ProcessDied):
         pipeline.run(first)
@@ -34,12 +36,14 @@ def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path):
     assert second.lane.provenance is None
 
 
-def test_the_completeness_gate_lists_missing_and_unexpected_wheels(tmp_path):
+def test_the_completeness_gate_lists_missing_and_unexpected_wheels(tmp_path, testpypi, pypi):
     """Expected identifiers without wheels and wheels without identifiers: both listed."""
     from action.errors import BuildError
 
     private, _public = generate_key()
-    world = World(make_project(tmp_path / "p"), tmp_path / "store", private, {})
+    # The indexes are read before building (has the release's 14-day window closed?).
+    world = World(make_project(tmp_path / "p"), tmp_path / "store", private,
+                  {"testpypi": testpypi, "pypi": pypi})
     job = world.job(tmp_path / "job", wheels=("cp312-manylinux_x86_64",), in_environment=False)
     with pytest.raises(BuildError) as caught:
         pipeline.run(job)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from action import pipeline
 from action.attestation.keys import generate_key
-from action.errors import DigestMismatchError, ReleaseError
-from action.index import Outcome
+from action.errors import DigestMismatchError, PackageIndexError, ReleaseError
+from action.index import Outcome, PackageIndex
 from action.progress import Notice
 from statemachine.payloads import Approved, UploadStarted
 from statemachine.plan import StopKind
@@ -54,11 +55,16 @@ MAIN_FILES = sorted([SDIST, WHEEL])
 
 
 @pytest.fixture(scope="module")
-def drafted(tmp_path_factory: pytest.TempPathFactory) -> World:
-    """The tiny project taken to `drafted` once for the module (no index is used)."""
+def drafted(tmp_path_factory: pytest.TempPathFactory,
+            pypiservers: dict[str, PypiServer]) -> World:
+    """The tiny project taken to `drafted` once for the module (the indexes are only read:
+    has the release's 14-day window closed?)."""
     root = tmp_path_factory.mktemp("drafted")
     private, _public = generate_key()
-    world = World(make_project(root), root / "store", private, {})
+    for server in pypiservers.values():
+        server.clean()
+    world = World(make_project(root), root / "store", private,
+                  {name: server.config() for name, server in pypiservers.items()})
     job = world.job(root / "job", in_environment=False)
     final = pipeline.run(job)
     assert final.stop.kind is StopKind.NEEDS_APPROVAL, final.stop
@@ -306,3 +312,93 @@ def test_backfill_lane_publishes_only_its_wheel(world, tmp_path, servers, handov
     assert set(after) - set(main_assets) >= {CP314_WHEEL, "cp314.intoto.jsonl"}
     assert_published_once(world, servers, {**ledger(job), **ledger(job, "cp314")})
 
+
+
+# --- the 14-day window ----------------------------------------------------------------------
+
+
+def backfill_job(world, tmp_path, handover, uploads):
+    return world.job(tmp_path / "cp314", python=("cp314",), parts=(),
+                     wheels=("cp314-manylinux_x86_64",), dist_dir=handover, uploads=uploads)
+
+
+def test_backfill_lane_on_a_release_past_14_days_is_refused_before_building(
+        world, tmp_path, servers, handover):
+    """The release on PyPI is 15 days old: the cp314 lane stops before anything, naming the
+    day it closed, and no index is sent a file."""
+    publish(world, tmp_path / "main")
+    servers["pypi"].age(NAME, VERSION, days=15)
+    opened = servers["pypi"].double.first_upload(NAME, VERSION)
+    assert opened is not None
+    uploads = Uploads()
+    job = backfill_job(world, tmp_path, handover, uploads)
+    with pytest.raises(PackageIndexError) as caught:
+        pipeline.run(job)
+    closes = opened + timedelta(days=14)
+    assert (f"{NAME} {VERSION} on pypi was first uploaded on {opened:%Y-%m-%d %H:%M} UTC, so it "
+            f"closed to new files on {closes:%Y-%m-%d %H:%M} UTC") in caught.value.message
+    assert "Stopped before the lane built anything." in caught.value.message
+    assert f"({VERSION}.post1)" in caught.value.hint
+    assert "cp314" not in job.log.state.lanes
+    assert uploads.done == []
+    for server in servers.values():
+        assert server.double.uploads_of(CP314_WHEEL) == []
+
+
+def test_backfill_lane_inside_the_window_publishes(world, tmp_path, servers, handover):
+    """13 days after the first upload the release still takes the new wheel."""
+    publish(world, tmp_path / "main")
+    for server in servers.values():
+        server.age(NAME, VERSION, days=13)
+    uploads = Uploads()
+    job = run(backfill_job(world, tmp_path, handover, uploads))
+    assert job.log.state.lanes["cp314"].state is State.PUBLISHED
+    assert sorted(uploads.done) == [("pypi", CP314_WHEEL, Outcome.UPLOADED),
+                                    ("testpypi", CP314_WHEEL, Outcome.UPLOADED)]
+
+
+def test_a_main_lane_resumed_past_the_window_says_so_and_sends_nothing(world, tmp_path,
+                                                                       servers):
+    """Killed after PyPI took the wheel; resumed 15 days later: the sdist can no longer go,
+    and the error says so instead of the index's 400."""
+    crashed = Uploads(die_after=3)  # testpypi: wheel, sdist; pypi: wheel
+    with pytest.raises(ProcessDied):
+        pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
+    servers["pypi"].age(NAME, VERSION, days=15)
+    rerun = Uploads()
+    with pytest.raises(PackageIndexError) as caught:
+        pipeline.run(world.job(tmp_path / "rerun", uploads=rerun))
+    assert "closed to new files on" in caught.value.message
+    assert f"({SDIST} still to upload)" in caught.value.message
+    assert "Stopped before uploading anything to pypi." in caught.value.message
+    assert servers["pypi"].double.uploads_of(SDIST) == []
+    assert [n for i, n, o in rerun.done if o is Outcome.UPLOADED] == []
+
+
+# --- confirming the release through the JSON API ----------------------------------------------
+
+
+def test_each_index_confirms_exactly_the_approved_files(world, tmp_path, servers):
+    """After the last upload each index's JSON API lists the two approved files, no more."""
+    progress = Progress()
+    run(world.job(tmp_path / "job", progress=progress))
+    for name in ("testpypi", "pypi"):
+        assert Notice(text=f"{name}: the release holds exactly the 2 approved files") in (
+            progress.events)
+        assert any(c.path == f"/pypi/{NAME}/{VERSION}/json"
+                   for c in servers[name].double.calls)
+
+
+def test_a_file_nobody_approved_on_the_release_stops_the_lane(world, tmp_path, servers,
+                                                               handover):
+    """Someone else adds a wheel to the release on PyPI: the lane is not sealed published and
+    the error names the file."""
+    crashed = Uploads(die_after=4)  # every upload done, the PyPI seal not yet
+    with pytest.raises(ProcessDied):
+        pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
+    PackageIndex(servers["pypi"].config()).upload(handover / CP314_WHEEL)
+    job = world.job(tmp_path / "rerun")
+    with pytest.raises(PackageIndexError) as caught:
+        pipeline.run(job)
+    assert f"{CP314_WHEEL}: not approved, yet the index holds it" in caught.value.message
+    assert job.lane.state is State.TEST_PUBLISHED
