@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
+from tests.real_projects import tagged_example
 
 REPO = Path(__file__).resolve().parents[2]
 UNPRIVILEGED = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
@@ -51,7 +52,8 @@ def dev(prefix: list[str], *args: str, ci: bool, **env: str) -> subprocess.Compl
 def test_without_a_docker_client_the_rehearsal_says_the_fix_and_builds_the_sdist(
         unprivileged, tmp_path):
     """No docker program and no root: the missing programs and the command, then an sdist."""
-    done = dev(unprivileged, "rehearse", "examples/sample-cext", "--approve", "--workdir",
+    sample = tagged_example("sample-cext", tmp_path / "src")  # a release is a tagged commit
+    done = dev(unprivileged, "rehearse", str(sample), "--approve", "--workdir",
                str(tmp_path / "r"), ci=False, DOCKER="/nonexistent/docker")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "missing: the Docker client (/nonexistent/docker)" in done.stderr
