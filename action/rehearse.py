@@ -385,8 +385,9 @@ def install_and_import(job: Job, urls: dict[str, str], out: Callable[[str], None
     # release finds its build backend where pip normally looks.
     fetched = job.workdir / "from-local-pypi"
     shutil.rmtree(fetched, ignore_errors=True)
-    run([str(python), "-m", "pip", "download", "-q", "--no-deps", "--no-cache-dir",
-         "--index-url", urls["pypi"] + "simple/", "--dest", str(fetched),
+    # --isolated: no find-links or extra index from pip's configuration may serve it instead.
+    run([str(python), "-m", "pip", "--isolated", "download", "-q", "--no-deps",
+         "--no-cache-dir", "--index-url", urls["pypi"] + "simple/", "--dest", str(fetched),
          f"{name}=={lane.opened.version}"], what="download the release from the local PyPI")
     (got,) = sorted(fetched.iterdir())
     if got.name not in lane.files or digest_of(got) != lane.files[got.name].file.sha256:
