@@ -8,6 +8,7 @@ would.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -396,7 +397,8 @@ def test_a_file_nobody_approved_on_the_release_stops_the_lane(world, tmp_path, s
     crashed = Uploads(die_after=4)  # every upload done, the PyPI seal not yet
     with pytest.raises(ProcessDied):
         pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
-    PackageIndex(servers["pypi"].config()).upload(handover / CP314_WHEEL)
+    PackageIndex(servers["pypi"].config(), environ=dict(os.environ)).upload(
+        handover / CP314_WHEEL)
     job = world.job(tmp_path / "rerun")
     with pytest.raises(PackageIndexError) as caught:
         pipeline.run(job)
