@@ -14,7 +14,7 @@ FLOOR = {"action.job", "action.lane_files"}
 FLOORS: dict[int, set[str]] = {
     2: {"action", "action.errors", "action.logs", "action.config", "action.progress",
         "action.tags", "action.digests", "action.proc", "action.runner", "action.retry"},
-    4: {"action.job", "action.lane_files", "action.report"},
+    4: {"action.job", "action.lane_files", "action.report", "action.window"},
     6: {"action.pipeline"},
     7: {"action.github_run", "action.rehearse", "action.cli"},
 }
