@@ -8,7 +8,6 @@ would.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -365,14 +364,17 @@ def test_a_main_lane_resumed_past_the_window_says_so_and_sends_nothing(world, tm
     crashed = Uploads(die_after=3)  # testpypi: wheel, sdist; pypi: wheel
     with pytest.raises(ProcessDied):
         pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
+    if (servers["pypi"].packages / SDIST).exists():  # the batch may have landed whole
+        servers["pypi"].double.delete(SDIST)
     servers["pypi"].age(NAME, VERSION, days=15)
+    sent = len(servers["pypi"].double.uploads_of(SDIST))
     rerun = Uploads()
     with pytest.raises(PackageIndexError) as caught:
         pipeline.run(world.job(tmp_path / "rerun", uploads=rerun))
     assert "closed to new files on" in caught.value.message
     assert f"({SDIST} still to upload)" in caught.value.message
     assert "Stopped before uploading anything to pypi." in caught.value.message
-    assert servers["pypi"].double.uploads_of(SDIST) == []
+    assert len(servers["pypi"].double.uploads_of(SDIST)) == sent
     assert [n for i, n, o in rerun.done if o is Outcome.UPLOADED] == []
 
 
@@ -397,8 +399,7 @@ def test_a_file_nobody_approved_on_the_release_stops_the_lane(world, tmp_path, s
     crashed = Uploads(die_after=4)  # every upload done, the PyPI seal not yet
     with pytest.raises(ProcessDied):
         pipeline.run(world.job(tmp_path / "crashed", uploads=crashed))
-    PackageIndex(servers["pypi"].config(), environ=dict(os.environ)).upload(
-        handover / CP314_WHEEL)
+    PackageIndex(servers["pypi"].config()).upload(handover / CP314_WHEEL)
     job = world.job(tmp_path / "rerun")
     with pytest.raises(PackageIndexError) as caught:
         pipeline.run(job)
