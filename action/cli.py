@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from action import logs, runner
-from action.config import RunnerFiles, debug_requested, read_environment
+from action.config import RunnerFiles, debug_requested, on_github, read_environment
 from action.errors import ConfigError, ReleaseError, VerificationError
+from action.output import emit
 from statemachine import log as eventlog
 from statemachine.diagram import mermaid
 from statemachine.plan import Request, StepInput, plan
@@ -41,27 +42,31 @@ def _read_log(path: Path) -> ReleaseState:
     return eventlog.load(data).state
 
 
-def cmd_status(args: argparse.Namespace, _env: Mapping[str, str]) -> int:
+def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     state = _read_log(args.log)
+
+    def show(text: str) -> None:  # the log is data from a release anyone may have written
+        emit(text, runner=on_github(env))
+
     if not state.lanes:
-        print(f"{args.log}: an empty log; no lane has started")
+        show(f"{args.log}: an empty log; no lane has started")
         return 0
-    print(f"{args.log}: {state.seq} events, head {state.head[:16]}")
+    show(f"{args.log}: {state.seq} events, head {state.head[:16]}")
     for name, lane in state.lanes.items():
         release = state.release_of(lane)
         where = f", release {release.release_id}" if release else ""
-        print(f"lane {name}: {lane.state.value} ({lane.opened.tag}, "
-              f"{len(lane.files)} files{where})")
+        show(f"lane {name}: {lane.state.value} ({lane.opened.tag}, "
+             f"{len(lane.files)} files{where})")
         if lane.state is State.PUBLISHED:
-            print(f"  done: {lane.opened.version} is published{_where_published(lane)}; "
-                  "nothing is left to do in this lane")
+            show(f"  done: {lane.opened.version} is published{_where_published(lane)}; "
+                 "nothing is left to do in this lane")
             continue
         for problem in _unfinished(lane):
-            print(f"  failed or interrupted: {problem}")
+            show(f"  failed or interrupted: {problem}")
         upcoming = plan(state, Request(lane=name, step=StepInput.AUTO, may_publish=True))
         for step in upcoming.steps[:5]:
-            print(f"  next: {step}")
-        print(f"  then: {upcoming.stop.message}")
+            show(f"  next: {step}")
+        show(f"  then: {upcoming.stop.message}")
     return 0
 
 
@@ -135,6 +140,7 @@ def _download_release(tag: str, dest: Path, env: Mapping[str, str]) -> Path:
 def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from action.attestation.verify import FileStatus, verify_provenance  # noqa: PLC0415
 
+    runner = on_github(env)  # names and signers come from the files: printed escaped
     if args.release:
         folder = _download_release(args.release, Path(tempfile.mkdtemp(prefix="verify-")), env)
     elif args.directory is not None:
@@ -155,7 +161,7 @@ def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             sigstore_bundle=bundle if key is None and bundle.exists() else None,
             expected_repository=args.repository, expected_commit=args.commit,
             expected_workflow=args.workflow)
-        print(f"{path.name}: signed by {verdict.signer}")
+        emit(f"{path.name}: signed by {verdict.signer}", runner=runner)
         for file in verdict.files:
             verdicts.setdefault(file.name, []).append(file)
     ok = True
@@ -168,8 +174,8 @@ def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         ok = ok and verdict_ok
         shown = bad[0] if bad else next((v for v in seen if v.ok), None)
         text = shown.describe() if shown else f"{name}: not covered by any provenance"
-        print(f"  {'ok  ' if verdict_ok else 'FAIL'} {text}")
-    print("verdict: " + ("every file verified" if ok else "FAILED"))
+        emit(f"  {'ok  ' if verdict_ok else 'FAIL'} {text}", runner=runner)
+    emit("verdict: " + ("every file verified" if ok else "FAILED"), runner=runner)
     return 0 if ok else VerificationError.exit_code
 
 
@@ -229,7 +235,7 @@ def report_error(error: ReleaseError, files: RunnerFiles) -> None:
             + "**Next:** fix the cause, then re-run this workflow or dispatch it with this tag: "
             "it resumes from the state log in the release.\n"
         )
-    print(f"error: {logs.scrub(str(error))}", file=sys.stderr)
+    emit(f"error: {logs.scrub(str(error))}", runner=files.on_github, stream=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = read_environment()
     debug = args.debug or debug_requested(env, command=args.command)
     quiet = args.command == "rehearse" and not args.verbose
-    logs.configure(json=args.json_logs, debug=debug, quiet=quiet)
+    logs.configure(json=args.json_logs, debug=debug, quiet=quiet, runner=on_github(env))
     func: Callable[[argparse.Namespace, Mapping[str, str]], int] = args.func
     try:
         return func(args, env)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
+from action.output import command, escape_data
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, MutableMapping
 
@@ -26,7 +28,7 @@ def mask(secret: str, *, stream: TextIO | None = None) -> None:
         if len(line) >= 4 and line not in _SECRETS:  # noqa: PLR2004 - shorter values mask too much
             _SECRETS.add(line)
             if _RUNNER["listens"]:  # a rehearsal has no runner to tell
-                print(f"::add-mask::{line}", file=stream or sys.stdout, flush=True)
+                print(command("add-mask", line), file=stream or sys.stdout, flush=True)
 
 
 @contextlib.contextmanager
@@ -57,10 +59,20 @@ def _scrub_processor(
     return event_dict
 
 
+def _one_runner_line(_logger: Any, _name: str, rendered: Any) -> str:
+    """A rendered console line (the renderer's str) the runner can neither split nor obey."""
+    return escape_data(str(rendered))
+
+
 def configure(
-    *, json: bool = False, debug: bool = False, quiet: bool = False, stream: TextIO | None = None
+    *, json: bool = False, debug: bool = False, quiet: bool = False, runner: bool = False,
+    stream: TextIO | None = None,
 ) -> None:
-    """Set up structlog once per process: console lines for people, or JSON lines."""
+    """Set up structlog once per process: console lines for people, or JSON lines.
+
+    `runner`: a GitHub runner reads the lines, so each is escaped (`action/output.py`); JSON
+    lines need nothing more, JSON escapes CR and LF itself.
+    """
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if json
@@ -72,6 +84,7 @@ def configure(
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _scrub_processor,
             renderer,
+            *([_one_runner_line] if runner and not json else []),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(10 if debug else 30 if quiet else 20),
         # sys.stderr is looked up per logger, not bound once: tests and the runner swap it.

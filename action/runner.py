@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from action.logs import scrub
+from action.output import command
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,23 +22,14 @@ if TYPE_CHECKING:
 MAX_ANNOTATIONS = 10  # the runner shows at most 10 errors and 10 warnings per step
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def annotate(level: str, message: str, *, title: str = "", stream: TextIO | None = None) -> None:
     """`::error::` / `::warning::` / `::notice::` with newlines kept (as %0A)."""
-    props = f" title={_escape_property(title)}" if title else ""
-    print(f"::{level}{props}::{_escape_data(scrub(message))}", file=stream or sys.stdout,
+    print(command(level, scrub(message), title=scrub(title)), file=stream or sys.stdout,
           flush=True)
 
 
 def start_group(title: str) -> None:
-    print(f"::group::{title}", flush=True)
+    print(command("group", scrub(title)), flush=True)
 
 
 def end_group() -> None:

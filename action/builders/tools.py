@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from action.builders.outputs import ZIP_EPOCH_MIN
 from action.config import on_github
 from action.errors import BuildError, ConfigError
-from action.logs import get_logger
+from action.logs import get_logger, scrub
+from action.output import untrusted
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,7 +53,7 @@ def check_project(project: Path) -> Path:
     if not (project / "pyproject.toml").is_file() and not (project / "setup.py").is_file():
         raise ConfigError(
             f"{project} is not a Python project: it has no pyproject.toml or setup.py",
-            hint="Point the action's `project` input at the directory holding pyproject.toml.",
+            hint="Point the action's `project-dir` input at the directory holding pyproject.toml.",
         )
     return project
 
@@ -62,8 +63,7 @@ def show(title: str, text: str, env: Mapping[str, str]) -> None:
     if not on_github(env):
         log.debug("output", title=title, text=text.rstrip())
         return
-    sys.stderr.write(f"::group::{title}\n{text.rstrip()}\n::endgroup::\n")
-    sys.stderr.flush()
+    untrusted(title, scrub(text))
 
 
 def collect(staging: Path, out_dir: Path, suffix: str) -> tuple[Path, ...]:

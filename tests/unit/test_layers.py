@@ -13,7 +13,8 @@ FLOOR = {"action.job", "action.lane_files"}
 # The floors of docs/adr/0004, bottom first; a module not named here is an adapter (floor 3).
 FLOORS: dict[int, set[str]] = {
     2: {"action", "action.errors", "action.logs", "action.config", "action.progress",
-        "action.tags", "action.digests", "action.proc", "action.runner", "action.retry"},
+        "action.tags", "action.digests", "action.proc", "action.runner", "action.retry",
+        "action.output"},
     4: {"action.job", "action.lane_files", "action.report", "action.window"},
     6: {"action.pipeline"},
     7: {"action.github_run", "action.rehearse", "action.cli"},
