@@ -9,6 +9,7 @@ the event payload at `GITHUB_EVENT_PATH`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -16,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from action.errors import ConfigError
 from action.logs import mask
+from action.tags import tag_version
 from statemachine.errors import EventError
 from statemachine.plan import StepInput
 from statemachine.records import MAIN_LANE, Cause, check_lane
@@ -105,7 +108,7 @@ def on_github(env: Mapping[str, str]) -> bool:
 
 
 def read_input(env: Mapping[str, str], name: str) -> str:
-    """The value of input `name` as the runner sets it (hyphens kept), or its default."""
+    """The value of the input called `name` as the runner sets it (hyphens kept) or its default."""
     value = env.get(f"INPUT_{name.upper()}")
     if value is None:
         value = env.get(f"INPUT_{name.upper().replace('-', '_')}")
@@ -178,15 +181,78 @@ class Config:
 
 def _tag(env: Mapping[str, str], given: str) -> str:
     if given:
-        return given.removeprefix("refs/tags/")
+        return check_tag(given.removeprefix("refs/tags/"))
     ref = env.get("GITHUB_REF", "")
     if ref.startswith("refs/tags/"):
-        return ref.removeprefix("refs/tags/")
+        return check_tag(ref.removeprefix("refs/tags/"))
     raise ConfigError(
         "no tag to release: this run was not started by a tag push and no `tag` input was given",
         hint="Push a tag (e.g. v1.2.3), or dispatch the workflow with the `tag` input to resume "
         "or backfill a release.",
     )
+
+
+# What `git check-ref-format` refuses in a ref name: control characters and space, ~ ^ : ? * [ \,
+# `..`, `@{`, `//`, a component starting with `.` or ending with `.lock`, a trailing `.` or `/`.
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|(?:^|/)\.|\.lock(?:/|$)|[./]$|^/|^@$")
+
+
+def check_tag(tag: str) -> str:
+    """A release tag: a git ref name that names a PEP 440 version (optionally after a `v`)."""
+    hint = ("Give the tag as git shows it, a PEP 440 version with an optional leading v "
+            "(v1.2.3, 1.2.3rc1), without spaces or line breaks.")
+    if not tag or _BAD_REF.search(tag):
+        raise ConfigError(f"tag {tag!r} is not a valid git tag name", hint=hint)
+    tag_version(tag)
+    return tag
+
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def _loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_index_url(name: str, url: str) -> str:
+    """An upload URL: https (http only to this machine), a host, no credentials in it."""
+    hint = (f"Set `{name}` to the index's https upload URL, e.g. {PYPI_UPLOAD}; the password "
+            "goes in the `password` inputs (or trusted publishing), never in the URL.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - parsing the port raises ValueError for a bad one
+    except ValueError:
+        raise ConfigError(f"input `{name}` is not a URL: {url!r}", hint=hint) from None
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"input `{name}` carries credentials in the URL (refused, not shown)",
+                          hint=hint)
+    if re.search(r"[\x00-\x20\x7f]", url):
+        raise ConfigError(f"input `{name}` has spaces or control characters: {url!r}", hint=hint)
+    if not host:
+        raise ConfigError(f"input `{name}` has no host: {url!r}", hint=hint)
+    if parts.scheme == "https" or (parts.scheme == "http" and _loopback(host)):
+        return url
+    raise ConfigError(
+        f"input `{name}` is {url!r}: uploads go over https only (http only to 127.0.0.1, ::1 "
+        "or localhost)", hint=hint)
+
+
+def inside_workspace(name: str, value: str, workspace: Path) -> Path:
+    """`workspace / value`, refused when it (symlinks followed) leaves the workspace."""
+    root = workspace.resolve()
+    path = (workspace / value).resolve()
+    if value.startswith("/") or not path.is_relative_to(root):
+        raise ConfigError(
+            f"input `{name}` is {value!r}, which is outside the workspace {root}",
+            hint=f"Give `{name}` as a path relative to the workspace, without `..` and without "
+            "a symlink leading out of it.")
+    return workspace / value
 
 
 def _python(value: str) -> tuple[str, ...]:
@@ -212,9 +278,13 @@ def refuse_pull_requests(env: Mapping[str, str], event: Mapping[str, Any]) -> No
     name = env.get("GITHUB_EVENT_NAME", "")
     if name not in PR_EVENTS:
         return
-    head = event.get("pull_request", {}).get("head", {}).get("repo") or {}
-    fork = bool(head.get("fork")) or head.get("full_name") not in {None, env.get(
-        "GITHUB_REPOSITORY")}
+    def member(data: object, key: str) -> object:
+        return data.get(key) if isinstance(data, dict) else None
+
+    head = member(member(member(event, "pull_request"), "head"), "repo")
+    # A head of any other shape than GitHub's counts as a fork: refused either way.
+    fork = not isinstance(head, dict) or bool(head.get("fork")) or head.get(
+        "full_name") not in {None, env.get("GITHUB_REPOSITORY")}
     where = "a pull request from a fork" if fork else "a pull request"
     raise ConfigError(
         f"refusing to run for {where} (event `{name}`): a release runs only for a tag push or a "
@@ -231,6 +301,10 @@ def _event(env: Mapping[str, str]) -> dict[str, Any]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read the event payload {path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"cannot read the event payload {path}: JSON nested too deeply",
+                          hint="The runner writes this file; run the action in a GitHub "
+                          "Actions job.") from None
     return data if isinstance(data, dict) else {}
 
 
@@ -288,13 +362,14 @@ def from_env(env: Mapping[str, str]) -> Config:
         step=_step_input(read_input(env, "step")),
         tag=_tag(env, read_input(env, "tag")),
         python=_python(read_input(env, "python")),
-        dist_dir=workspace / read_input(env, "dist-dir"),
-        project_dir=workspace / read_input(env, "project-dir"),
+        dist_dir=inside_workspace("dist-dir", read_input(env, "dist-dir"), workspace),
+        project_dir=inside_workspace("project-dir", read_input(env, "project-dir"), workspace),
         parts=split_words(read_input(env, "parts")),
         platforms=split_words(read_input(env, "platforms")),
         wheels=split_words(read_input(env, "wheels")),
-        repository_url=read_input(env, "repository-url"),
-        test_repository_url=read_input(env, "test-repository-url"),
+        repository_url=check_index_url("repository-url", read_input(env, "repository-url")),
+        test_repository_url=check_index_url("test-repository-url",
+                                            read_input(env, "test-repository-url")),
         skip_test_pypi=parse_bool("skip-test-pypi", read_input(env, "skip-test-pypi")),
         approval_environment=read_input(env, "approval-environment"),
         require_approval=parse_bool("require-approval", read_input(env, "require-approval")),

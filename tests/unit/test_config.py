@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from action.config import from_env, read_input
+import action
+from action.builders import _check_project
+from action.config import INPUTS, from_env, read_input
 from action.errors import ConfigError
 from statemachine.plan import StepInput
 
@@ -77,3 +81,87 @@ def test_outside_a_runner_the_repository_is_required():
     """Without GITHUB_REPOSITORY the error says to run inside GitHub Actions."""
     with pytest.raises(ConfigError, match="owner/name"):
         from_env({"GITHUB_REF": "refs/tags/v1"})
+
+
+@pytest.mark.parametrize(("tag", "says"), [
+    ("v1.0.0\n::set-output name=state::published", "not a valid git tag name"),
+    ("v1.0.0\r::warning::x", "not a valid git tag name"),
+    ("v1.0 .0", "not a valid git tag name"),
+    ("v1..0", "not a valid git tag name"),
+    ("v1.0.0.lock", "not a valid git tag name"),
+    ("release-1", "is not a version"),
+    ("v1.0.0/", "not a valid git tag name"),
+    ("", "no tag to release"),
+])
+def test_a_tag_must_be_a_ref_name_and_a_version(tag, says):
+    """The dispatched `tag` is a git ref name and a PEP 440 version, checked when read."""
+    with pytest.raises(ConfigError, match=says) as caught:
+        from_env({**BASE, "INPUT_TAG": tag, "GITHUB_REF": "refs/heads/main"})
+    assert "\n" not in caught.value.message and "\r" not in caught.value.message
+
+
+def test_a_pushed_tag_is_checked_too():
+    """GITHUB_REF's tag goes through the same check."""
+    with pytest.raises(ConfigError, match="not a version"):
+        from_env({**BASE, "GITHUB_REF": "refs/tags/nightly"})
+    assert from_env({**BASE, "GITHUB_REF": "refs/tags/1.2.3rc1"}).tag == "1.2.3rc1"
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://example/", "http://upload.example.org/legacy/", "file:///etc/passwd",
+    "https://user:pw@upload.example.org/legacy/", "https:///legacy/", "https://x\n/legacy/",
+    "http://127.0.0.1.example.org/", "https://x:notaport/",
+])
+def test_index_urls_are_https_or_loopback_http(url):
+    """Upload URLs: https, http only to this machine, no credentials in them."""
+    with pytest.raises(ConfigError, match="repository-url") as caught:
+        from_env({**BASE, "INPUT_REPOSITORY-URL": url})
+    assert "pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", [
+    "https://upload.example.org/legacy/", "http://127.0.0.1:8080/", "http://[::1]:9/",
+    "http://localhost:1/",
+])
+def test_good_index_urls_pass(url):
+    """The check lets the real and the loopback indexes through (it can pass as well as fail)."""
+    assert from_env({**BASE, "INPUT_TEST-REPOSITORY-URL": url}).test_repository_url == url
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("dist-dir", "/srv/out"), ("dist-dir", "../x"), ("project-dir", "a/../../b"),
+    ("dist-dir", "link/dist"),
+])
+def test_paths_stay_inside_the_workspace(tmp_path, name, value):
+    """dist-dir and project-dir: relative, no `..` out, no symlink out."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "link").symlink_to(tmp_path)
+    with pytest.raises(ConfigError, match=f"`{name}`.*outside the workspace"):
+        from_env({**BASE, "GITHUB_WORKSPACE": str(workspace), f"INPUT_{name.upper()}": value})
+
+
+def test_paths_inside_the_workspace_pass(tmp_path):
+    """A nested relative path, even through `..` that stays inside, is accepted."""
+    config = from_env({**BASE, "GITHUB_WORKSPACE": str(tmp_path), "INPUT_DIST-DIR": "a/../out",
+                       "INPUT_PROJECT-DIR": "src/pkg"})
+    assert config.dist_dir == tmp_path / "a/../out"
+    assert config.project_dir == tmp_path / "src/pkg"
+
+
+def test_every_input_a_message_names_exists():
+    """A hint naming "the `x` input" or "input `x`" names an input of action.yml (not `project`)."""
+    named = set()
+    for path in Path(action.__file__).parent.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        named |= {(path.name, m) for m in re.findall(r"`([a-z][a-z-]*)` input", text)}
+        named |= {(path.name, m) for m in re.findall(r"input `([a-z][a-z-]*)`", text)}
+    assert named, "the pattern finds the inputs messages name"
+    assert {(f, n) for f, n in named if n not in INPUTS} == set()
+
+
+def test_the_not_a_project_hint_names_project_dir(tmp_path):
+    """The hint for a directory without pyproject.toml names the real input, `project-dir`."""
+    with pytest.raises(ConfigError) as caught:
+        _check_project(tmp_path)
+    assert "`project-dir` input" in caught.value.hint
