@@ -37,6 +37,7 @@ __all__ = [
     "ReleaseNotFoundError",
     "SigningError",
     "TransitionRefusedError",
+    "UnsafeInputError",
     "VerificationError",
     "exit_code_table",
 ]
@@ -212,6 +213,13 @@ class FileExistsOnIndexError(PackageIndexError):
         "The index holds a file of this name with other bytes, and a published file is never "
         "replaced: release a new version with a new tag."
     )
+
+
+class UnsafeInputError(ReleaseError):
+    """A name or file from outside (an asset, a dist file) is unsafe to use, and was not used."""
+
+    exit_code = 18
+    title = "unsafe input refused"
 
 
 def _errors_of(namespace: dict[str, object], module: str) -> list[type[ReleaseError]]:

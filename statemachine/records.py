@@ -40,7 +40,8 @@ def check_lane(value: str) -> None:
 
 
 def check_file_name(name: str) -> None:
-    if not name or "/" in name or "\\" in name or name in {".", ".."} or "\n" in name:
+    if (not name or "/" in name or "\\" in name or name in {".", ".."}
+            or any(ord(c) < 0x20 or c == "\x7f" for c in name)):  # noqa: PLR2004 - C0 controls
         raise EventError(f"file name {name!r} must be a plain file name, without directories")
 
 

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from action.errors import UnsafeInputError
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
@@ -24,6 +26,25 @@ if TYPE_CHECKING:
     from action.errors import ReleaseError
 
 SNAPSHOT = re.compile(r"release-state\.(\d{6})\.jsonl")
+_NOT_IN_A_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+MAX_NAME = 255
+
+
+def checked_asset_name(name: str, *, release: str) -> str:
+    """An asset's name as the store reports it, refused unless it is one plain file name.
+
+    Asset names become paths (downloads, the local store, `verify --release`): `../x.whl`, a
+    name with a slash, backslash or control character, `.`, `..`, or a name longer than a file
+    name can be never does.
+    """
+    if name in {"", ".", ".."} or _NOT_IN_A_NAME.search(name) or len(name) > MAX_NAME:
+        raise UnsafeInputError(
+            f"release {release} has an asset named {name!r}, which is not a plain file name "
+            "(it holds a path separator, a control character or is `.`/`..`); refusing to use it",
+            hint="Delete that asset from the release (someone with write access to the "
+            "repository's releases uploaded it), then re-run.",
+        )
+    return name
 
 
 def backfill_name(tag: str, lane: str) -> str:

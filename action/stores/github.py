@@ -90,6 +90,7 @@ from action.stores.base import (
     ReleaseInfo,
     StoredLog,
     backfill_name,
+    checked_asset_name,
     snapshot_name,
     snapshot_seq,
 )
@@ -377,12 +378,12 @@ def _release(data: Mapping[str, Any]) -> ReleaseInfo:
     )
 
 
-def _remote(data: Mapping[str, Any]) -> _Remote:
+def _remote(data: Mapping[str, Any], release_id: int) -> _Remote:
     digest = data.get("digest")
     sha = digest.removeprefix("sha256:") if isinstance(digest, str) else None
     info = AssetInfo(
         asset_id=int(data["id"]),
-        name=str(data["name"]),
+        name=checked_asset_name(str(data["name"]), release=str(release_id)),
         size=int(data["size"]),
         sha256=sha if digest and digest.startswith("sha256:") else None,
         complete=data.get("state") == "uploaded",
@@ -701,7 +702,7 @@ class GitHubStore:
 
     def _remotes(self, release_id: int) -> list[_Remote]:
         """The release's assets, listed now (and kept as the listing `list_assets` answers)."""
-        remotes = [_remote(a)
+        remotes = [_remote(a, release_id)
                    for a in self._get_all(f"{self._repo}/releases/{release_id}/assets")]
         with self._lock:
             self._listing[release_id] = {r.info.asset_id: r for r in remotes}
@@ -809,7 +810,7 @@ class GitHubStore:
                 "POST", url, {"name": upload.name}, headers, body
             )
         log.info("github.asset_uploaded", name=upload.name, size=upload.size)
-        uploaded = _remote(data)
+        uploaded = _remote(data, release_id)
         self._noted(release_id, added=uploaded)
         return uploaded.info
 
@@ -890,7 +891,8 @@ class GitHubStore:
     def download_assets(self, release_id: int, assets: Sequence[AssetInfo],
                         dest_dir: Path) -> list[Path]:
         """Several downloads at a time, each to `dest_dir / asset.name`."""
-        futures = [self._pool.submit(self.download_asset, release_id, a, dest_dir / a.name)
+        futures = [self._pool.submit(self.download_asset, release_id, a,
+                                     dest_dir / checked_asset_name(a.name, release=str(release_id)))
                    for a in assets]
         concurrent.futures.wait(futures)
         return [f.result() for f in futures]
