@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from action import logs, runner
 from action.config import RunnerFiles, debug_requested, on_github, read_environment
-from action.errors import ConfigError, ReleaseError, VerificationError
+from action.errors import ConfigError, LogError, ReleaseError, VerificationError
 from action.output import emit
 from statemachine import log as eventlog
 from statemachine.diagram import mermaid
@@ -39,7 +39,11 @@ def _read_log(path: Path) -> ReleaseState:
             f"cannot read the log {path}: {exc.strerror}",
             hint="Give the path of a state log (a .jsonl asset of the release).",
         ) from None
-    return eventlog.load(data).state
+    try:
+        return eventlog.load(data).state
+    except LogError as exc:
+        raise LogError(exc.line, exc.problem, hint=exc.hint,
+                       source=f"the state log {path}") from None
 
 
 def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:

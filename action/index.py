@@ -287,6 +287,8 @@ def parse_simple(content_type: str, body: str) -> dict[str, str]:
             return parse_simple_json(json.loads(body))
         except json.JSONDecodeError as exc:
             raise PackageIndexError(f"the simple API sent malformed JSON: {exc}") from exc
+        except RecursionError:
+            raise PackageIndexError("the simple API sent JSON nested too deeply") from None
     if media in {SIMPLE_HTML, "text/html"}:
         return parse_simple_html(body)
     raise PackageIndexError(f"the simple API answered with unexpected media type {media!r}")

@@ -41,15 +41,17 @@ class LogError(ReleaseError):
         "an issue with the log attached."
     )
 
-    def __init__(self, line: int, problem: str, *, hint: str = "") -> None:
+    def __init__(self, line: int, problem: str, *, hint: str = "",
+                 source: str = "the state log") -> None:
         super().__init__(
-            f"line {line} of the state log: {problem}",
+            f"line {line} of {source}: {problem}",
             hint=hint
             or "The log is refused as a whole and nothing is guessed. Restore the last good "
             "snapshot of the log (older snapshots are kept as release assets until a newer one "
             "is complete) or open an issue with the log attached.",
         )
         self.line = line
+        self.problem = problem
 
 
 class EventError(ReleaseError):

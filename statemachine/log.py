@@ -50,6 +50,8 @@ def _parse_line(number: int, line: bytes) -> Event:
         data = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LogError(number, f"is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise LogError(number, "is JSON nested too deeply to be an event") from None
     try:
         event = Event.from_json(data)
     except EventError as exc:

@@ -66,6 +66,8 @@ class Envelope:
             data = json.loads(line, object_pairs_hook=_no_duplicate_keys)
         except ValueError as exc:
             raise VerificationError(f"a provenance line is not JSON: {exc}") from exc
+        except RecursionError:
+            raise VerificationError("a provenance line is JSON nested too deeply") from None
         return cls.from_json(data)
 
 
@@ -121,4 +123,11 @@ def read_envelopes(path: Path) -> list[Envelope]:
         raise VerificationError(f"the provenance {path} cannot be read: {exc}") from exc
     if not lines:
         raise VerificationError(f"the provenance {path.name} holds no envelope")
-    return [Envelope.from_line(line) for line in lines]
+    envelopes = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            envelopes.append(Envelope.from_line(line))
+        except VerificationError as exc:
+            raise VerificationError(f"{path.name}, line {number}: {exc.message}",
+                                    hint=exc.hint) from None
+    return envelopes

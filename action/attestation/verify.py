@@ -217,9 +217,32 @@ def _workflow_identity(server_url: str, repository: str, workflow: str | None) -
     return WorkflowIdentity(f"{server_url}/{repository}/{workflow.lstrip('/')}")
 
 
-def _verify_bundle(path: Path, envelopes: Sequence[Envelope], identity: WorkflowIdentity) -> bytes:
+def read_bundle(path: Path) -> Bundle:
+    """A Sigstore bundle file, read; any malformed content is a VerificationError naming it."""
     try:
-        bundle = Bundle.from_json(path.read_bytes())
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VerificationError(f"the Sigstore bundle {path} cannot be read: {exc}") from exc
+    try:
+        return Bundle.from_json(data)
+    except RecursionError:
+        raise VerificationError(f"the Sigstore bundle {path.name} is JSON nested too deeply",
+                                hint=_BUNDLE_HINT) from None
+    except (SigstoreError, ValueError, TypeError, KeyError) as exc:
+        # sigstore raises its own errors, pydantic's (a ValueError) and, for some shapes of
+        # bytes, plain TypeError/KeyError; none of them is more than "this is no bundle".
+        raise VerificationError(f"the Sigstore bundle {path.name} is malformed: "
+                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                                hint=_BUNDLE_HINT) from None
+
+
+_BUNDLE_HINT = ("Download the `.intoto.sigstore.json` asset of the release again; if it is "
+                "the release's own, it was altered after signing: do not publish.")
+
+
+def _verify_bundle(path: Path, envelopes: Sequence[Envelope], identity: WorkflowIdentity) -> bytes:
+    bundle = read_bundle(path)
+    try:
         policy = AllOf([OIDCIssuer(GITHUB_OIDC_ISSUER), identity])
         kind, payload = Verifier.production().verify_dsse(bundle, policy)
     except (SigstoreError, OSError, requests.RequestException) as exc:
