@@ -220,6 +220,10 @@ class UnsafeInputError(ReleaseError):
 
     exit_code = 18
     title = "unsafe input refused"
+    fix = (
+        "Nothing was used or uploaded. Remove the file or release asset the message names (it "
+        "did not come from this action), then re-run."
+    )
 
 
 def _errors_of(namespace: dict[str, object], module: str) -> list[type[ReleaseError]]:
