@@ -10,7 +10,7 @@ from action.builders.tools import show as _show
 from action.cli import main, report_error
 from action.config import RunnerFiles
 from action.errors import ConfigError
-from statemachine import events as ev
+from statemachine import payloads as ev
 from tests.unit.story import CAUSE, COMMIT, Story
 
 HOSTILE = "v1.0.0\n::set-output name=state::published\r::warning::X%0A"
