@@ -73,10 +73,13 @@ def test_the_store_lists_no_asset_with_an_unsafe_name(github_api, github_repo):
     """Every asset listing goes through the check, not only `verify`'s downloads."""
     release_id = github_repo.add_release(TAG)
     attach(github_api, github_repo, release_id, "ok.whl")
-    store = open_github_store(api_url=github_api.api_url, token=TOKEN,
-                              repository=github_repo.full_name)
-    with store:
-        assert [a.name for a in store.list_assets(release_id)] == ["ok.whl"]
-        attach(github_api, github_repo, release_id, "x/../../y.whl")
-        with pytest.raises(UnsafeInputError, match=r"x/\.\./\.\./y\.whl"):
-            store.list_assets(release_id)
+    def listing() -> list[str]:  # a new store: a store keeps the listing it made
+        store = open_github_store(api_url=github_api.api_url, token=TOKEN,
+                                  repository=github_repo.full_name)
+        with store:
+            return [a.name for a in store.list_assets(release_id)]
+
+    assert listing() == ["ok.whl"]
+    attach(github_api, github_repo, release_id, "x/../../y.whl")
+    with pytest.raises(UnsafeInputError, match=r"x/\.\./\.\./y\.whl"):
+        listing()
