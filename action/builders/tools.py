@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib.metadata
 import platform as _platform
 import shutil
-import sys
 from typing import TYPE_CHECKING
 
 from action.builders.outputs import ZIP_EPOCH_MIN

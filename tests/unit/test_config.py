@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import action
-from action.builders import _check_project
+from action.builders.tools import check_project as _check_project
 from action.config import INPUTS, from_env, read_input
 from action.errors import ConfigError
 from statemachine.plan import StepInput
