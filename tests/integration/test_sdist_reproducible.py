@@ -23,7 +23,7 @@ def test_two_checkouts_of_one_commit_with_other_file_dates_give_the_same_sdist(t
         if ".git" not in path.parts:
             os.utime(path, (old, old))
     sdists = [build_sdist(clone, tmp_path / f"out-{clone.name}",
-                                   source_date_epoch=COMMIT_EPOCH).files[0]
+                          source_date_epoch=COMMIT_EPOCH, env=dict(os.environ)).files[0]
               for clone in clones]
     assert sdists[0].name == sdists[1].name
     assert sdists[0].read_bytes() == sdists[1].read_bytes()
