@@ -49,7 +49,7 @@ from action.errors import (
     ReleaseError,
 )
 from action.logs import get_logger, mask
-from action.retry import Backoff
+from action.retry import Backoff, Retrying
 from action.workers import run_bounded
 
 if TYPE_CHECKING:
@@ -204,21 +204,18 @@ class _TransientError(Exception):
 
 
 def _retrying(what: str, attempt: Callable[[], T], backoff: Backoff) -> T:
-    for number in range(1, backoff.attempts + 1):
-        try:
-            return attempt()
-        except _TransientError as exc:
-            if number == backoff.attempts:
-                raise PackageIndexError(
-                    f"{what} failed {number} times; the last time: {exc}",
-                    hint="The index seems to be down or unreachable. Re-run the job later; "
-                    "nothing is repeated that already succeeded.",
-                ) from exc
-            delay = backoff.delay(number - 1)
-            log.warning("index.retry", what=what, reason=str(exc), attempt=number,
-                        wait_seconds=round(delay, 2))
-            backoff.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+    """The shared retry policy (action.retry) over the index's transient failures."""
+    retry = Retrying(backoff=backoff, system="index", retryable=(_TransientError,),
+                     give_up=_give_up)
+    return retry.run(what, attempt)
+
+
+def _give_up(what: str, failures: int, exc: BaseException) -> PackageIndexError:
+    return PackageIndexError(
+        f"{what} failed {failures} times; the last time: {exc}",
+        hint="The index seems to be down or unreachable. Re-run the job later; "
+        "nothing is repeated that already succeeded.",
+    )
 
 
 def _send(
