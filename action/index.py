@@ -627,6 +627,11 @@ class PackageIndex:
         """Upload one file through twine's API; retry transient failures; explain a refusal."""
         what = f"uploading {path.name} to {self.config.name}"
         package = copy.copy(dists.package(path))  # shared by both indexes: add to a copy
+        if attestations and not isinstance(self.config.credentials, TrustedPublishing):
+            # PyPI refuses the whole upload when attestations come with an API token.
+            log.warning("index.attestations-not-sent", index=self.config.name, file=path.name,
+                        why="PEP 740 attestations are accepted only with trusted publishing")
+            attestations = ()
         if attestations:
             package.add_attestations([str(a) for a in attestations])
         _retrying(what, lambda: self._send_upload(package, path), self._backoff)

@@ -260,21 +260,41 @@ class TestEnsure:
 
 class TestAttestations:
     def test_attestations_go_with_the_upload(self, testpypi_server, build_dists):
-        """Attestation files are sent in the same request as their distribution."""
+        """With trusted publishing, attestation files are sent in the same request as their
+        distribution."""
         dists = build_dists()
         attestation = dists.wheel.with_name(dists.wheel.name + ".publish.attestation")
         attestation.write_text(json.dumps({"version": 1, "marker": "attested-42"}))
         with serve(lambda r: forward(r, testpypi_server.url + "/")) as (url, seen):
             config = IndexConfig.create(
-                "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
+                "testpypi", upload_url=url, credentials=TrustedPublishing(),
                 simple_url=testpypi_server.url + "/simple/",
             )
-            index = client(config)
+            index = client(config, minter=lambda _c: MintedToken(TEST_TOKEN, time.time() + 900))
             assert index.ensure(dists.wheel, sha256(dists.wheel), attestations=[attestation]) \
                 is Outcome.UPLOADED
         assert len(seen) == 1
         assert b'name="attestations"' in seen[0].body
         assert b"attested-42" in seen[0].body
+
+    def test_with_an_api_token_attestations_are_not_sent(self, testpypi_server, build_dists):
+        """PyPI refuses an upload whose attestations come with an API token ("Attestations are
+        only supported when using Trusted Publishing"): the file goes without them."""
+        dists = build_dists()
+        attestation = dists.wheel.with_name(dists.wheel.name + ".publish.attestation")
+        attestation.write_text(json.dumps({"version": 1, "marker": "attested-42"}))
+        with serve(lambda r: forward(r, testpypi_server.url + "/")) as (url, seen), \
+                capture_logs() as logs:
+            config = IndexConfig.create(
+                "testpypi", upload_url=url, credentials=ApiToken(TEST_TOKEN),
+                simple_url=testpypi_server.url + "/simple/",
+            )
+            assert client(config).ensure(dists.wheel, sha256(dists.wheel),
+                                         attestations=[attestation]) is Outcome.UPLOADED
+        assert len(seen) == 1
+        assert b'name="attestations"' not in seen[0].body
+        assert [e["file"] for e in logs if e["event"] == "index.attestations-not-sent"] == [
+            dists.wheel.name]
 
 
 class TestUploadFailures:

@@ -5,6 +5,9 @@ trusted root, and the Integrity API serving them back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -82,8 +85,10 @@ def test_an_attestation_from_another_workflow_is_refused_with_pypis_message(
     index = PackageIndex(warehouse.config())
     with pytest.raises(PackageIndexError) as info:
         index.upload(widget.sdist, attestations=[attestation])
-    assert "HTTP 400: Invalid attestations supplied during upload: Could not verify the" \
-        in info.value.message
+    message = info.value.message
+    assert ("HTTP 400: Invalid attestations supplied during upload: Could not verify the "
+            "uploaded artifact using the included attestation: Verification failed: ") in message
+    assert "does not match expected Trusted Publisher (release.yml @ acme/widget)" in message
     assert index.files("widget") == {}
 
 
@@ -102,13 +107,26 @@ def test_attestations_need_trusted_publishing(
     warehouse: Warehouse, keyless_job: GitHubJob, sigstore_instance: SigstoreInstance,
     widget: Dists, tmp_path: Path,
 ):
+    """PyPI refuses attestations that come with an API token; so the action, uploading with
+    one, leaves them out and the file is accepted without provenance."""
     (attestation,) = attest(sigstore_instance, keyless_job, (widget.sdist,), tmp_path)
+    twine = subprocess.run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--repository-url",
+         warehouse.url + "/", "--attestations", str(widget.sdist), str(attestation)],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "TWINE_USERNAME": "__token__", "TWINE_PASSWORD": TEST_TOKEN,
+             "COLUMNS": "300"},
+    )
+    assert twine.returncode == 1
+    said = " ".join(twine.stdout.split())
+    assert "HTTPError: 400 Bad Request" in said
+    assert ("Invalid attestations supplied during upload: Attestations are only supported when "
+            "using Trusted Publishing") in said
     config = IndexConfig.create("pypi", upload_url=warehouse.url + "/",
                                 credentials=ApiToken(TEST_TOKEN))
-    with pytest.raises(PackageIndexError, match="Attestations are only supported when using "
-                       "Trusted Publishing"):
-        PackageIndex(config).upload(
-            widget.sdist, attestations=[attestation])
+    PackageIndex(config).upload(widget.sdist, attestations=[attestation])
+    assert set(PackageIndex(config).files("widget")) == {widget.sdist.name}
+    assert warehouse.provenance("widget", "1.0.0", widget.sdist.name).status_code == 404
 
 
 @pytest.mark.parametrize(
