@@ -164,7 +164,7 @@ def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             path, files, public_key_pem=key,
             sigstore_bundle=bundle if key is None and bundle.exists() else None,
             expected_repository=args.repository, expected_commit=args.commit,
-            expected_workflow=args.workflow)
+            expected_workflow=args.workflow, trust_config=args.trust_config)
         emit(f"{path.name}: signed by {verdict.signer}", runner=runner)
         for file in verdict.files:
             verdicts.setdefault(file.name, []).append(file)
@@ -221,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--commit", required=True, metavar="SHA", help="the tag's commit")
     verify.add_argument("--workflow", help="keyless: the workflow path that signed, e.g. "
                         ".github/workflows/release.yml")
+    verify.add_argument("--trust-config", type=Path, metavar="FILE",
+                        help="keyless: the Sigstore ClientTrustConfig to verify with (a private "
+                        "instance, or a rehearsal's); default: Sigstore's public-good roots")
     verify.set_defaults(func=cmd_verify)
     diagram = sub.add_parser("diagram", help="print the state machine as a Mermaid diagram")
     diagram.add_argument("log", type=Path, nargs="?")

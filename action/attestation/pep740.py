@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Final
 
 from pypi_attestations import Attestation, AttestationError, Distribution
 
-from action.attestation.keyless import oidc_available, open_sigstore_signer, sigstore_call
+from action.attestation.keyless import (
+    named_trust_config,
+    oidc_available,
+    open_sigstore_signer,
+    sigstore_call,
+)
 from action.attestation.signers import write_atomic
 from action.config import read_environment
 from action.digests import sha256_file
@@ -20,6 +25,7 @@ from action.logs import get_logger
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from sigstore.oidc import IdentityToken
     from sigstore.sign import Signer
 
 __all__ = [
@@ -93,19 +99,27 @@ def _attested_subject(path: Path) -> tuple[str, str]:
         ) from exc
 
 
-def sigstore_attester(environ: Mapping[str, str]) -> Attester:
-    """Keyless PEP 740 attestations; refuses at once when the job has no OIDC identity."""
+def sigstore_attester(
+    environ: Mapping[str, str], identity: Callable[[], IdentityToken] | None = None
+) -> Attester:
+    """Keyless PEP 740 attestations; refuses at once when the job has no OIDC identity (and
+    no other source of tokens, as the rehearsal's, is given)."""
+    trust = named_trust_config(environ)
+    if identity is not None:
+        return lambda dists: _attest_with_sigstore(dists, identity, trust)
     if not oidc_available(environ):
         raise ConfigError(
             "PEP 740 publish attestations need the workflow's OIDC identity, and this job has none",
             hint="Attestations are made only on GitHub Actions with `permissions: id-token: "
             "write` (and PyPI accepts them only from a Trusted Publisher); or turn them off.",
         )
-    return _attest_with_sigstore
+    return lambda dists: _attest_with_sigstore(dists, None, trust)
 
 
-def _attest_with_sigstore(dists: Sequence[Path]) -> list[str]:
-    signer = open_sigstore_signer()
+def _attest_with_sigstore(
+    dists: Sequence[Path], identity: Callable[[], IdentityToken] | None, trust: Path | None
+) -> list[str]:
+    signer = open_sigstore_signer(identity=identity, trust=trust)
     return [_attest_one(signer, dist) for dist in dists]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from action.attestation.keyless import SigstoreSigner, oidc_available
+from action.attestation.keyless import SigstoreSigner, named_trust_config, oidc_available
 from action.attestation.keys import KeySigner
 from action.attestation.statement import bundle_file_name, provenance_file_name
 from action.errors import ConfigError
@@ -51,12 +51,14 @@ class SignerConfig:
     passphrase: str = field(default="", repr=False)
     oidc: bool = False
     staging: bool = False
+    trust_config: Path | None = None  # the Sigstore instance's; None: the public-good one
 
     @classmethod
     def from_environ(
         cls, environ: Mapping[str, str], *, private_key: str = "", passphrase: str = ""
     ) -> SignerConfig:
-        return cls(private_key=private_key, passphrase=passphrase, oidc=oidc_available(environ))
+        return cls(private_key=private_key, passphrase=passphrase, oidc=oidc_available(environ),
+                   trust_config=named_trust_config(environ))
 
 
 def make_signer(config: SignerConfig) -> ProvenanceSigner:
@@ -64,7 +66,7 @@ def make_signer(config: SignerConfig) -> ProvenanceSigner:
     if config.private_key.strip():
         return KeySigner.from_pem(config.private_key, config.passphrase)
     if config.oidc:
-        return SigstoreSigner(staging=config.staging)
+        return SigstoreSigner(staging=config.staging, trust=config.trust_config)
     raise ConfigError(
         "there is no way to sign the provenance: no signing key and no OIDC identity",
         hint="Give a signing key (a PEM private key, as a secret), or grant the job "

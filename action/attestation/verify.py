@@ -14,10 +14,10 @@ from cryptography import x509
 from sigstore.errors import Error as SigstoreError
 from sigstore.errors import VerificationError as SigstoreVerificationError
 from sigstore.models import Bundle
-from sigstore.verify import Verifier
 from sigstore.verify.policy import AllOf, OIDCIssuer
 
 from action.attestation.dsse import Envelope, pae, read_envelopes
+from action.attestation.keyless import sigstore_verifier
 from action.attestation.keys import PublicKey, keyid_of, load_public_key, verifies
 from action.attestation.statement import PAYLOAD_TYPE, ProvenanceClaims, read_statement
 from action.digests import sha256_file
@@ -100,11 +100,13 @@ def verify_provenance(
     expected_commit: str,
     expected_workflow: str | None = None,
     server_url: str = "https://github.com",
+    trust_config: Path | None = None,
 ) -> Verdict:
     """Verify the signature, the origin (repository, commit) and every file's digest.
 
     With `public_key_pem`, each envelope line must be signed by that key. With `sigstore_bundle`
-    (keyless), the bundle must verify against Sigstore's public-good roots for the identity of
+    (keyless), the bundle must verify against the roots of the Sigstore instance in use (the
+    `trust_config` file, else Sigstore's public-good roots) for the identity of
     `expected_workflow` in `expected_repository`, and hold the same statement as the file.
     """
     envelopes = read_envelopes(provenance_path)
@@ -114,7 +116,7 @@ def verify_provenance(
         signer = f"key:{keyid_of(key)}"
     elif sigstore_bundle is not None:
         identity = _workflow_identity(server_url, expected_repository, expected_workflow)
-        payloads = [_verify_bundle(sigstore_bundle, envelopes, identity)]
+        payloads = [_verify_bundle(sigstore_bundle, envelopes, identity, trust_config)]
         signer = f"sigstore:{identity}"
     else:
         raise ConfigError("verifying provenance needs a public key or a Sigstore bundle")
@@ -187,7 +189,7 @@ def _verdict(name: str, expected: str | None, path: Path | None) -> FileVerdict:
     return FileVerdict(name, status, expected=expected, actual=actual)
 
 
-# --- keyless verification (needs Sigstore's TUF roots, so: not offline) -----------------------
+# --- keyless verification (offline with a trust configuration; else Sigstore's TUF roots) ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,11 +242,12 @@ _BUNDLE_HINT = ("Download the `.intoto.sigstore.json` asset of the release again
                 "the release's own, it was altered after signing: do not publish.")
 
 
-def _verify_bundle(path: Path, envelopes: Sequence[Envelope], identity: WorkflowIdentity) -> bytes:
+def _verify_bundle(path: Path, envelopes: Sequence[Envelope], identity: WorkflowIdentity,
+                   trust_config: Path | None) -> bytes:
     bundle = read_bundle(path)
     try:
         policy = AllOf([OIDCIssuer(GITHUB_OIDC_ISSUER), identity])
-        kind, payload = Verifier.production().verify_dsse(bundle, policy)
+        kind, payload = sigstore_verifier(trust_config).verify_dsse(bundle, policy)
     except (SigstoreError, OSError, requests.RequestException) as exc:
         raise VerificationError(f"the Sigstore bundle {path.name} does not verify: {exc}") from exc
     if kind != PAYLOAD_TYPE or [e.payload for e in envelopes] != [payload]:

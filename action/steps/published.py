@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from action import report
+from action.attestation.keyless import named_trust_config
 from action.attestation.verify import verify_provenance
 from action.errors import DigestMismatchError, VerificationError
 from action.index import Dist, Outcome, project_of
@@ -44,6 +45,7 @@ def _verify_provenance(job: Job, paths: dict[str, Path], signed: dict[str, Path]
         sigstore_bundle=bundle, expected_workflow=job.config.run.workflow or None,
         expected_repository=lane.opened.repository, expected_commit=lane.opened.commit,
         server_url=job.config.run.server_url,
+        trust_config=named_trust_config(job.services.build_env),
     )
     if not verdict.ok:
         problems = "; ".join(v.describe() for v in verdict.problems)

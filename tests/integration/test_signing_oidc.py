@@ -1,8 +1,8 @@
-"""Keyless signing against a local stand-in for GitHub's OIDC token endpoint.
+"""Keyless signing when GitHub's OIDC token endpoint fails: the part that runs before Fulcio.
 
-Fulcio and Rekor are not reachable here, so these tests cover the part that runs before them:
-fetching the workflow's token through `id`/sigstore, and failing clearly when that exchange
-fails. The token is never accepted (it is expired), so no request leaves 127.0.0.1.
+A stand-in token endpoint refuses, answers garbage or hands out an expired token; each is a
+clear SigningError and no request leaves 127.0.0.1. The path that succeeds, against a local
+Sigstore instance, is tests/integration/test_keyless.py.
 """
 
 from __future__ import annotations
