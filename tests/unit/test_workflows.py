@@ -1,8 +1,8 @@
 """The shipped action.yml, the example workflow, the image workflow, the Dockerfile and the locks.
 
-Pure structure checks on the files as they are in the tree (read with tests/lint/yamlsubset.py);
-actionlint and zizmor run on the same files in tests/integration/test_lint.py, the image is
-built and run in tests/docker/test_image.py.
+Pure structure checks on the files as they are in the tree (read with PyYAML as GitHub reads
+them: tests/lint/workflow_yaml.py); actionlint and zizmor run on the same files in
+tests/integration/test_lint.py, the image is built and run in tests/docker/test_image.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from action.config import INPUTS
-from tests.lint.yamlsubset import YamlSubsetError, load
+from tests.lint.workflow_yaml import WorkflowYamlError, load
 
 REPO = Path(__file__).resolve().parents[2]
 ACTION = REPO / "action.yml"
@@ -362,15 +362,15 @@ def test_reader_reads_sequences_of_mappings_and_block_scalars():
                                 {"run": "echo 1\necho 2\n"}]}
 
 
-def test_reader_reads_flow_scalars_and_core_schema():
-    """Flow sequences, {}, booleans, integers; `on` stays a string."""
-    assert load('on: [push, "x y"]\np: {}\nt: 5\nb: false\n') == {
-        "on": ["push", "x y"], "p": {}, "t": 5, "b": False}
+def test_reader_reads_yaml_1_2_booleans():
+    """`on`, `yes` and `off` stay strings as GitHub reads them; true/false are booleans."""
+    assert load('on: [push, "x y"]\np: {}\nt: 5\nb: false\nc: yes\nd: True\n') == {
+        "on": ["push", "x y"], "p": {}, "t": 5, "b": False, "c": "yes", "d": True}
 
 
-@pytest.mark.parametrize("text", ["a: &x 1\n", "a: b\n  c\n", "a: [[1]]\n", "---\na: 1\n",
-                                  "a: 1\na: 2\n"])
-def test_reader_refuses_what_it_does_not_support(text):
-    """Anchors, multi-line plain scalars, nested flow, documents, duplicate keys: an error."""
-    with pytest.raises(YamlSubsetError):
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "a:\n  b: 1\n  b: 2\n", "a: [1\n",
+                                  "a: !!python/object:os.system x\n"])
+def test_reader_refuses_duplicate_keys_bad_yaml_and_python_tags(text):
+    """A repeated key (GitHub refuses it), broken syntax, unsafe tags: an error."""
+    with pytest.raises(WorkflowYamlError):
         load(text)
