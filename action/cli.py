@@ -126,7 +126,7 @@ def cmd_rehearse(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def _download_release(tag: str, dest: Path, env: Mapping[str, str]) -> Path:
     """Every file of the release of `tag` (GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY)."""
-    from action.stores.github import open_github_store  # noqa: PLC0415 - heavy
+    from action.github.store import open_github_store  # noqa: PLC0415 - heavy
 
     store = open_github_store(api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
                               token=env.get("GITHUB_TOKEN", ""),

@@ -13,19 +13,21 @@ from action.attestation.pep740 import ensure_publish_attestations
 from action.attestation.signers import SignerConfig, make_signer
 from action.config import Config, RunnerFiles, from_env, writes_paced
 from action.errors import ConfigError, ReleaseError
+from action.github.store import GitHubStore, open_github_store
+from action.github.transport import GitHubTuning
 from action.index import ApiToken, IndexConfig, TrustedPublishing, jwt_claims, open_index
 from action.job import ApprovalRecord, Job, Services
 from action.logs import get_logger
 from action.proc import run as run_command
 from action.progress import BuildingPart, FileUploaded, Notice, StepStarted
-from action.stores.github import Approval, GitHubStore, GitHubTuning, open_github_store
 from statemachine.plan import StepInput, StopKind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from action.github.pacing import Throttling
+    from action.github.run import Approval
     from action.index import PackageIndex
-    from action.pacing import Throttling
     from action.progress import ProgressEvent
     from action.tags import TagInfo
     from statemachine.plan import Plan

@@ -31,7 +31,8 @@ from pathlib import Path
 import github
 import structlog
 
-from action.stores.github import GitHubStore, GitHubTuning, open_github_store
+from action.github.store import GitHubStore, open_github_store
+from action.github.transport import GitHubTuning
 from tests.doubles.github import GitHubDouble
 
 ROOT = Path(__file__).resolve().parents[1]

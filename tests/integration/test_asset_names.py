@@ -8,8 +8,8 @@ import pytest
 
 from action.cli import main
 from action.errors import UnsafeInputError
+from action.github.store import open_github_store
 from action.stores.base import checked_asset_name
-from action.stores.github import open_github_store
 from tests.doubles.fixtures import TOKEN
 from tests.doubles.github_model import Asset
 

@@ -18,10 +18,11 @@ from action.errors import (
     ImmutableReleaseError,
     LogConflictError,
 )
+from action.github.store import open_github_store
+from action.github.transport import GitHubTuning
 from action.stores.base import (
     snapshot_name,
 )
-from action.stores.github import GitHubTuning, open_github_store
 from action.tags import check_checkout
 from statemachine.log import EventLog, load
 from statemachine.payloads import BuildStarted, FileRecorded

@@ -7,7 +7,7 @@ import threading
 import pytest
 from structlog.testing import capture_logs
 
-from action.pacing import WritePacer
+from action.github.pacing import WritePacer
 
 
 class Clock:
@@ -107,8 +107,8 @@ def test_no_limits_means_no_waiting():
 
 def test_the_job_summary_says_when_writes_were_held_back():
     """A job held back by the limits says so, and how much of it was the hourly budget."""
+    from action.github.pacing import Throttling
     from action.github_run import throttling_note
-    from action.pacing import Throttling
 
     note = throttling_note(Throttling(seconds=75.4, hourly_seconds=60.2, writes=540))
     assert "Throttled" in note and "540 writes back 75 s" in note
