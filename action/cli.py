@@ -125,7 +125,8 @@ def cmd_rehearse(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _download_release(tag: str, dest: Path, env: Mapping[str, str]) -> Path:
-    """Every file of the release of `tag` (GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY)."""
+    """Every file of the release of `tag` and of its backfill drafts (GITHUB_API_URL,
+    GITHUB_TOKEN, GITHUB_REPOSITORY)."""
     from action.github.store import open_github_store  # noqa: PLC0415 - heavy
 
     store = open_github_store(api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
@@ -135,9 +136,15 @@ def _download_release(tag: str, dest: Path, env: Mapping[str, str]) -> Path:
         release = store.find_release(tag)
         if release is None:
             raise ConfigError(f"no release of {tag} in {store.repository}")
-        wanted = [a for a in store.list_assets(release.release_id) if a.complete
-                  and a.name.endswith((".whl", ".tar.gz", ".intoto.jsonl", ".sigstore.json"))]
-        store.download_assets(release.release_id, wanted, dest)
+        # A backfill lane of an immutable release keeps its files and provenance in its own
+        # draft; they are part of what was released, so verify reads them too.
+        taken: set[str] = set()
+        for source in (release, *store.backfill_drafts(tag)):
+            wanted = [a for a in store.list_assets(source.release_id)
+                      if a.complete and a.name not in taken and a.name.endswith(
+                          (".whl", ".tar.gz", ".intoto.jsonl", ".sigstore.json"))]
+            store.download_assets(source.release_id, wanted, dest)
+            taken.update(a.name for a in wanted)
     return dest
 
 

@@ -97,6 +97,11 @@ class Releases:
             raise _duplicates_error(f"{tag} (backfill {lane})", existing)
         return _release(existing[0]) if existing else None
 
+    def backfill_drafts(self, tag: str) -> list[ReleaseInfo]:
+        """Every backfill lane's own draft of `tag` (an immutable release's later lanes)."""
+        return [_release(r) for r in self._releases()
+                if r["draft"] and r["tag_name"] == tag and _is_backfill(r)]
+
     def ensure_backfill_draft(self, tag: str, lane: str, *, commit: str, body: str) -> ReleaseInfo:
         """The separate draft `<tag> backfill <lane>` that takes a backfill lane's files and
         log when the release is published and immutable. It stays a draft."""

@@ -98,6 +98,10 @@ class GitHubStore:
         return self._releases.find_backfill_draft(tag, lane)
 
     @translated
+    def backfill_drafts(self, tag: str) -> list[ReleaseInfo]:
+        return self._releases.backfill_drafts(tag)
+
+    @translated
     def ensure_backfill_draft(self, tag: str, lane: str, *, commit: str, body: str) -> ReleaseInfo:
         return self._releases.ensure_backfill_draft(tag, lane, commit=commit, body=body)
 

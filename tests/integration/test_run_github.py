@@ -181,8 +181,9 @@ def test_building_wheels_without_docker_fails_before_any_work(release_env, githu
     assert repo.releases() == []
 
 
+@pytest.mark.usefixtures("github_api")
 def test_backfill_of_an_immutable_release_goes_to_its_own_draft(
-        release_env, github_api, monkeypatch, testpypi_server, pypi_server):
+        release_env, monkeypatch, testpypi_server, pypi_server, capsys):
     """A published immutable release is left alone; the cp314 lane gets its own draft."""
     from tests.integration.harness import CP314_TAG, CP314_WHEEL, build
 
@@ -220,6 +221,18 @@ def test_backfill_of_an_immutable_release_goes_to_its_own_draft(
     state = load(bytes(log.data)).state
     assert state.lanes["cp314"].state.value == "published"
     assert state.main.state.value == "published"
+
+    # verify --release reads the backfill's own draft too: its wheel is covered by its lane's
+    # provenance, the main release's files by theirs.
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    capsys.readouterr()
+    assert main(["verify", "--release", TAG, "--public-key", str(tmp_path / "public.pem"),
+                 "--repository", "octo/tiny-release",
+                 "--commit", state.main.opened.commit]) == 0
+    out = capsys.readouterr().out
+    assert "cp314.intoto.jsonl: signed by" in out
+    assert f"ok   {CP314_WHEEL}" in out
+    assert "verdict: every file verified" in out
 
 
 def test_verify_checks_a_published_release_from_github(release_env, github_api, monkeypatch,
