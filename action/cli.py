@@ -114,7 +114,7 @@ def cmd_rehearse(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     rehearsal = Rehearsal(project=project, workdir=workdir, tag=args.tag, approve=args.approve,
                           interactive=not args.approve,
                           repository=where if args.project_dir else None,
-                          docker=not args.no_docker,
+                          docker=not args.no_docker, keyless=args.keyless,
                           color=sys.stdout.isatty())
 
     def out(text: str) -> None:
@@ -211,6 +211,9 @@ def _parser() -> argparse.ArgumentParser:
                           "on HEAD)")
     rehearse.add_argument("--workdir", type=Path, help="where the rehearsal keeps its state")
     rehearse.add_argument("--approve", action="store_true", help="approve without asking")
+    rehearse.add_argument("--keyless", action="store_true",
+                          help="sign as on GitHub, through a local Sigstore instance (from a "
+                          "checkout, with node and `npm ci` in tests/sigstore)")
     rehearse.add_argument("--verbose", action="store_true", help="show every log line")
     rehearse.add_argument("--no-docker", action="store_true",
                           help="build only what needs no Docker engine (./dev passes it when "

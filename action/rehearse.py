@@ -3,6 +3,10 @@
 The same machine, steps and log format as on GitHub, with embedded stand-ins: a release store
 in a directory, two package indexes (pypiserver) on 127.0.0.1 for Test PyPI and PyPI, a
 signing key made for the rehearsal, and an approval asked at the terminal (or `--approve`).
+With `--keyless` it signs as on GitHub instead: through a local Sigstore instance (the
+repository's tests/sigstore/server.mjs: Fulcio, Rekor and an OIDC issuer on 127.0.0.1, from a
+checkout with `npm ci` done there), provenance and PEP 740 attestations alike; the trust
+configuration it used is kept in the work directory, to verify with.
 It ends by installing the package from the local "PyPI" into a fresh venv and importing it.
 Interrupted, it resumes from its log when run again with the same work directory.
 """
@@ -14,6 +18,7 @@ import difflib
 import getpass
 import importlib.util
 import io
+import json
 import shlex
 import shutil
 import socket
@@ -25,14 +30,24 @@ import urllib.request
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import requests
 from rich.console import Console
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
 from action import pipeline, report
+from action.attestation.keyless import (
+    TRUST_CONFIG_VARIABLE,
+    SigstoreSigner,
+    identity_token,
+    named_trust_config,
+    read_trust_config,
+)
 from action.attestation.keys import KeySigner, generate_key
+from action.attestation.pep740 import ensure_publish_attestations, sigstore_attester
+from action.attestation.statement import bundle_file_name
 from action.config import Config, RunFacts
 from action.errors import ConfigError, ReleaseError
 from action.index import ApiToken, IndexConfig, open_index
@@ -48,6 +63,8 @@ from statemachine.plan import StepInput, StepKind, StopKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
+
+    from sigstore.oidc import IdentityToken
 
     from action.index import PackageIndex
     from action.progress import ProgressEvent
@@ -66,6 +83,7 @@ class Rehearsal:
     docker: bool = True  # False: build only what needs no Docker engine (--no-docker)
     color: bool = False  # bars in colour (the terminal is a terminal)
     repository: Path | None = None  # the git work tree; None: the project's own
+    keyless: bool = False  # sign through the local Sigstore instance (--keyless)
 
 
 class LocalTags:
@@ -272,6 +290,70 @@ def check_pypiserver() -> None:
             "(./dev rehearse sets up a .venv that has it).")
 
 
+SIGSTORE_SERVER = Path(__file__).resolve().parents[1] / "tests" / "sigstore" / "server.mjs"
+REHEARSAL_WORKFLOW = ".github/workflows/rehearse.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSigstore:
+    url: str
+    trust_config: Path
+
+
+@contextlib.contextmanager
+def local_sigstore(workdir: Path) -> Iterator[LocalSigstore]:
+    """The repository's local Sigstore instance on 127.0.0.1 (new keys at every start)."""
+    server = SIGSTORE_SERVER
+    node = shutil.which("node")
+    if node is None or not (server.parent / "node_modules" / "@sigstore" / "mock").is_dir():
+        raise ConfigError(
+            "a keyless rehearsal needs the local Sigstore instance, which is not installed",
+            hint="Rehearse from a checkout of release-action with node installed, after "
+            "`npm ci` in tests/sigstore (`./dev test` does it once).")
+    trust = workdir / "sigstore-trust-config.json"
+    logfile = (workdir / "sigstore.log").open("ab")
+    proc = subprocess.Popen([node, str(server), "--trust-config", str(trust)],
+                            cwd=server.parent, stdout=subprocess.PIPE, stderr=logfile)
+    try:
+        line = proc.stdout.readline() if proc.stdout else b""
+        if not line:
+            raise ReleaseError("the local Sigstore instance did not start",
+                               hint=f"See {workdir / 'sigstore.log'}.")
+        started = json.loads(line)
+        yield LocalSigstore(str(started["url"]), Path(started["trust_config"]))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        logfile.close()
+
+
+def rehearsal_claims(config: Config, commit: str) -> dict[str, Any]:
+    """The claims GitHub would give this release's jobs, for the rehearsal's OIDC issuer."""
+    repository, ref = config.run.repository, f"refs/tags/{config.tag}"
+    workflow_ref = f"{repository}/{REHEARSAL_WORKFLOW}@{ref}"
+    return {
+        "sub": f"repo:{repository}:ref:{ref}", "repository": repository,
+        "repository_owner": repository.split("/", 1)[0], "ref": ref, "ref_type": "tag",
+        "sha": commit, "workflow": "rehearse", "workflow_ref": workflow_ref,
+        "workflow_sha": commit, "job_workflow_ref": workflow_ref, "job_workflow_sha": commit,
+        "event_name": "rehearsal", "run_id": config.run.run_id, "run_attempt": "1",
+        "runner_environment": "self-hosted", "actor": config.run.actor,
+    }
+
+
+def token_source(sigstore: LocalSigstore, claims: dict[str, Any]) -> Callable[[], IdentityToken]:
+    """Fetches a fresh token for these claims, as a runner's job fetches its own."""
+    def fetch() -> IdentityToken:
+        job = requests.post(f"{sigstore.url}/oidc/jobs", json={"claims": claims}, timeout=30)
+        job.raise_for_status()
+        answer = requests.get(job.json()["request_url"], params={"audience": "sigstore"},
+                              headers={"Authorization": f"bearer {job.json()['request_token']}"},
+                              timeout=30)
+        answer.raise_for_status()
+        return identity_token(str(answer.json()["value"]))
+    return fetch
+
+
 def signing_key(workdir: Path) -> str:
     """The rehearsal's own key, made once and kept (its public half beside it, for verify)."""
     path = workdir / "signing-key.pem"
@@ -304,16 +386,22 @@ def make_config(r: Rehearsal, *, docker: bool) -> tuple[Config, list[str]]:
         project_dir=r.project, parts=parts, platforms=platforms, wheels=(),
         repository_url="", test_repository_url="", skip_test_pypi=False,
         approval_environment="publish", require_approval=True, debug=False,
-        run=RunFacts(repository=f"rehearsal/{name}", server_url="https://rehearsal.invalid",
+        # Keyless, the identity is a GitHub workflow's, as the local Fulcio certifies it.
+        run=RunFacts(repository=f"rehearsal/{name}",
+                     server_url="https://github.com" if r.keyless else "https://rehearsal.invalid",
                      run_id="0", job="rehearse", actor=getpass.getuser(),
-                     workflow="rehearse", event="rehearsal"),
+                     workflow=REHEARSAL_WORKFLOW if r.keyless else "rehearse",
+                     event="rehearsal"),
     )
     return config, skipped
 
 
 def make_services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None],
-                  env: Mapping[str, str]) -> Services:
-    key = KeySigner.from_pem(signing_key(r.workdir))
+                  env: Mapping[str, str], *,
+                  identity: Callable[[], IdentityToken] | None = None) -> Services:
+    """The rehearsal's services; with `identity` (keyless), signed through the Sigstore
+    instance that `env` names, with tokens from `identity`."""
+    key = None if identity else KeySigner.from_pem(signing_key(r.workdir))
     clients: dict[str, PackageIndex] = {}
 
     def index(name: str) -> PackageIndex:
@@ -327,9 +415,12 @@ def make_services(r: Rehearsal, urls: dict[str, str], out: Callable[[str], None]
         tags=LocalTags(r.repository or r.project),
         approvals=LocalApprovals(approve=r.approve, interactive=r.interactive, out=out),
         indexes=index,
-        signer=lambda: key,
+        signer=lambda: key or SigstoreSigner(identity=identity,
+                                             trust=named_trust_config(env)),
         build_env=env,
-        public_key=key.public_pem,
+        public_key=key.public_pem if key else None,
+        attester=(lambda dists: ensure_publish_attestations(
+            dists, attest=sigstore_attester(env, identity=identity))) if identity else None,
         in_environment=lambda _env: True,
         progress=ProgressLines(out, color=r.color),
     )
@@ -440,9 +531,11 @@ def _rehearse(r: Rehearsal, out: Callable[[str], None], env: Mapping[str, str]) 
     for line in skipped:
         out(f"skipped: {line}\n")
     out(f"rehearsing {config.tag} of {r.project} in {r.workdir}\n")
-    with local_indexes(r.workdir) as urls:
+    job_env = dict(env)  # a keyless rehearsal adds its trust configuration
+    with local_indexes(r.workdir) as urls, _keyless(r, config, job_env) as identity:
         out(f"local Test PyPI {urls['testpypi']}, local PyPI {urls['pypi']}\n")
-        job = Job(config, make_services(r, urls, out, env), r.workdir / "job")
+        job = Job(config, make_services(r, urls, out, job_env, identity=identity),
+                  r.workdir / "job")
         try:
             final = pipeline.run(job)
         except KeyboardInterrupt:
@@ -469,6 +562,21 @@ def invocation(argv0: str | None = None) -> str:
     return shlex.quote(str(script))
 
 
+@contextlib.contextmanager
+def _keyless(r: Rehearsal, config: Config, env: dict[str, str]
+             ) -> Iterator[Callable[[], IdentityToken] | None]:
+    """Keyless: the local instance running, and the rehearsal's environment naming its trust
+    configuration (so the action signs and verifies with it)."""
+    if not r.keyless:
+        yield None
+        return
+    with local_sigstore(r.workdir) as sigstore:
+        read_trust_config(sigstore.trust_config)  # a clear error now, not at the first signature
+        env[TRUST_CONFIG_VARIABLE] = str(sigstore.trust_config)
+        yield token_source(sigstore, rehearsal_claims(
+            config, LocalTags(r.repository or r.project).checked_out()))
+
+
 def summary(job: Job) -> str:
     state = job.log.state
     lanes = {name: lane.state for name, lane in state.lanes.items()}
@@ -479,11 +587,21 @@ def summary(job: Job) -> str:
         assets = store.root / "releases" / str(job.release.release_id) / "assets"
         snapshot = next(iter(sorted(assets.glob("release-state.*.jsonl"))), None)
         me = invocation()
-        key = job.workdir.parent / "signing-key.pub.pem"
-        verify = [str(assets), "--public-key", str(key), "--repository",
-                  job.config.run.repository, "--commit", lane.opened.commit if lane else ""]
+        commit = lane.opened.commit if lane else ""
+        trust = job.services.build_env.get(TRUST_CONFIG_VARIABLE, "")
+        how = (["--trust-config", trust, "--workflow", job.config.run.workflow] if trust
+               else ["--public-key", str(job.workdir.parent / "signing-key.pub.pem")])
+        verify = [str(assets), *how, "--repository", job.config.run.repository,
+                  "--commit", commit]
         where = (f"\nrelease files: {assets}\nstate log: {snapshot}\n"
                  f"  read it:   {me} status {shlex.quote(str(snapshot))}\n"
                  f"  verify it: {me} verify {shlex.join(verify)}\n")
+        if trust and lane is not None:
+            identity = (f"{job.config.run.server_url}/{job.config.run.repository}/"
+                        f"{job.config.run.workflow}@refs/tags/{job.config.tag}")
+            cli = ["--trust-config", trust, "verify", "identity", "--offline", "--bundle",
+                   str(assets / bundle_file_name(lane.name)), "--cert-identity", identity,
+                   "--cert-oidc-issuer", "https://token.actions.githubusercontent.com"]
+            where += f"  or with the sigstore CLI, for each file: sigstore {shlex.join(cli)} FILE\n"
     table = report.file_table(lane) if lane else ""
     return f"\n{mermaid(lanes)}\n{table}\n{where}"

@@ -6,7 +6,8 @@ import hashlib
 import re
 import shlex
 import subprocess
-from typing import TYPE_CHECKING
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +15,9 @@ from action.cli import main
 from action.config import read_environment
 from action.rehearse import Rehearsal, rehearse
 from statemachine.log import load
+from tests.conftest import require
+from tests.doubles import sigstore_local
 from tests.real_projects import git, tagged_example
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 @pytest.fixture
@@ -258,3 +258,40 @@ class TestRefusals:
         assert "no answer was given" in err
         assert "--approve" in err
         assert "Settings > Environments" not in err
+
+
+def test_a_keyless_rehearsal_signs_through_the_local_sigstore_and_says_how_to_verify(
+    tmp_path, pure, capsys,
+):
+    """--keyless: provenance and PEP 740 attestations signed by the local Sigstore instance;
+    the printed commands verify the release (release-action verify and the sigstore CLI), and
+    a changed byte fails the sigstore CLI."""
+    require(sigstore_local.available() is None, f"no local Sigstore: {sigstore_local.available()}")
+    workdir = tmp_path / "r"
+    assert main(["rehearse", str(pure), "--approve", "--keyless", "--workdir", str(workdir)]) == 0
+    out = capsys.readouterr().out
+    assert "imported sample_pure" in out
+    state = load(snapshot(workdir).read_bytes()).state
+    assert state.main.signer == "sigstore"
+    assets = snapshot(workdir).parent
+    assert sorted(p.name for p in assets.glob("*.publish.attestation")) == sorted(
+        f"{f.name}.publish.attestation" for f in state.main.dists())
+    verify = shlex.split(next(line for line in out.splitlines() if "verify it: " in line)
+                         .split("verify it: ", 1)[1])
+    command = verify[verify.index("verify"):]
+    assert "--trust-config" in command
+    assert main(command) == 0
+    assert "verdict: every file verified" in capsys.readouterr().out
+    cli = next(line for line in out.splitlines() if "with the sigstore CLI" in line)
+    sigstore = shlex.split(cli.split("for each file: sigstore ", 1)[1])[:-1]
+    wheel = next(assets.glob("*.whl"))
+    done = subprocess.run([str(Path(sys.executable).with_name("sigstore")), *sigstore,
+                           str(wheel)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    changed = tmp_path / wheel.name
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 1
+    changed.write_bytes(bytes(data))
+    done = subprocess.run([str(Path(sys.executable).with_name("sigstore")), *sigstore,
+                           str(changed)], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
