@@ -717,6 +717,53 @@ class PackageIndex:
         return ("Read the index's message above: it is usually invalid metadata (check with "
                 "`twine check`) or a project name you do not own.")
 
+    # provenance (PEP 740's Integrity API)
+
+    def provenance(self, path: Path) -> dict[str, Any] | None:
+        """What the index holds as the file's provenance (attestation bundles, each with the
+        publisher that uploaded it), or None when it has none."""
+        project, version = _project_version(path)
+        url = f"{self.config.root_url}integrity/{project}/{version}/{path.name}/provenance"
+        return _retrying(f"GET {url}", lambda: self._read_provenance(url), self._backoff)
+
+    def _read_provenance(self, url: str) -> dict[str, Any] | None:
+        response = _send(self._session, "GET", url, timeout=self._timeout,
+                         headers={"Accept": "application/vnd.pypi.integrity.v1+json"})
+        if response.status_code == 404:  # noqa: PLR2004 - "not found": no provenance
+            return None
+        if not response.ok:
+            raise PackageIndexError(
+                f"{self.config.name}: GET {url} answered {response.status_code} {response.reason}")
+        return _json(response)
+
+    def confirm_provenance(self, path: Path) -> None:
+        """After a trusted-publishing upload with an attestation: the index must hold
+        provenance for the file from this workflow's trusted publisher."""
+        publisher = self.config.credentials
+        if not isinstance(publisher, TrustedPublishing):
+            return
+        held = self.provenance(path)
+        bundles = held.get("attestation_bundles") if held else None
+        if not isinstance(bundles, list) or not bundles:
+            raise PackageIndexError(
+                f"{self.config.name} holds no provenance for {path.name}, though its "
+                "attestation was sent with the upload",
+                hint="The file is published. Check the index's project page; if the "
+                "attestation is missing there too, report it to the index.")
+        expected = {"kind": "GitHub", "repository": publisher.repository,
+                    "workflow": publisher.workflow}
+        for bundle in bundles:
+            found = bundle.get("publisher") if isinstance(bundle, dict) else None
+            if not isinstance(found, dict) or any(
+                    found.get(key) != value for key, value in expected.items() if value):
+                raise PackageIndexError(
+                    f"the provenance of {path.name} on {self.config.name} names the publisher "
+                    f"{found}, not {expected}",
+                    hint="Someone else's trusted publisher attested this file. Find out who "
+                    "can publish to the project (project settings -> Publishing).")
+        log.info("index.provenance-confirmed", index=self.config.name, file=path.name,
+                 publisher=f"{publisher.repository} {publisher.workflow}")
+
     # idempotency
 
     def ensure(
@@ -818,6 +865,15 @@ def _require_same(name: str, sha256: str, held: str, where: str, *,
         hint = ("Someone else uploaded different bytes under this name while we uploaded. "
                 "Only a new version can fix it.") if after_upload else ""
         raise DigestMismatchError(name, sha256, held, where=where, hint=hint)
+
+
+def _project_version(path: Path) -> tuple[str, str]:
+    project_of(path.name)  # a clear error for a name that is neither
+    if path.name.endswith(".whl"):
+        name, version, *_ = parse_wheel_filename(path.name)
+    else:
+        name, version = parse_sdist_filename(path.name)
+    return str(name), str(version)
 
 
 def project_of(name: str) -> str:

@@ -1,10 +1,12 @@
 """A PyPI-like index for the keyless tests: pypiserver behind tests/doubles/warehouse.py.
 
-- `warehouse_server` (session): one server process (pypiserver + the Warehouse layer).
-- `warehouse`: that server emptied for this test and configured to trust the local Sigstore
-  instance: its OIDC issuer for trusted publishing, its trusted root for PEP 740 attestations,
-  and one trusted publisher, the default `github_job`'s (`widget` from acme/widget's
-  release.yml in environment `pypi`). `warehouse.publishers(...)` registers others.
+- `warehouse_servers` (session): two server processes (pypiserver + the Warehouse layer),
+  "testpypi" (audience `testpypi`) and "pypi" (audience `pypi`).
+- `warehouse` / `test_warehouse`: one of them emptied for this test and configured to trust the
+  local Sigstore instance: its OIDC issuer for trusted publishing, its trusted root for PEP 740
+  attestations, and one trusted publisher for project `widget`, `github_job`'s repository and
+  workflow file (on "pypi" in `github_job`'s environment, on "testpypi" in any).
+  `.publishers(...)` registers others.
 """
 
 from __future__ import annotations
@@ -68,42 +70,67 @@ class Warehouse:
                             timeout=10)
 
 
-@pytest.fixture(scope="session")
-def warehouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    packages = tmp_path_factory.mktemp("warehouse-packages")
+def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], Warehouse]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.doubles.warehouse", str(packages)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYPISERVER_PASSWORD": TEST_TOKEN},
     )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.isdigit():
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        pytest.fail(f"the Warehouse-like index ({name}) did not start: {line}{err}")
+    url = f"http://127.0.0.1:{line}"
+    requests.get(url + "/health", timeout=10).raise_for_status()
+    return process, Warehouse(name, url, packages)
+
+
+@pytest.fixture(scope="session")
+def warehouse_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Warehouse]]:
+    """Two Warehouse-like indexes for the session: {"testpypi": ..., "pypi": ...}."""
+    processes: list[subprocess.Popen[str]] = []
+    servers: dict[str, Warehouse] = {}
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.isdigit():
-            process.kill()
-            _, err = process.communicate(timeout=10)
-            pytest.fail(f"the Warehouse-like index did not start: {line}{err}")
-        url = f"http://127.0.0.1:{line}"
-        requests.get(url + "/health", timeout=10).raise_for_status()
-        yield Warehouse("pypi", url, packages)
+        for name in ("testpypi", "pypi"):
+            process, server = _start(name, tmp_path_factory.mktemp(f"warehouse-{name}"))
+            processes.append(process)
+            servers[name] = server
+        yield servers
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _ready(server: Warehouse, instance: SigstoreInstance, job: GitHubJob,
+           environment: str | None) -> Warehouse:
+    server.reset()
+    server.configure(
+        issuer=instance.issuer, audience=server.name, jwks_url=instance.jwks_url,
+        trust_config=json.loads(instance.trust_config.read_text()),
+        publishers=[{"project": "widget", "repository": job.repository,
+                     "workflow": job.workflow.rsplit("/", 1)[-1],
+                     "environment": environment or ""}],
+    )
+    return server
 
 
 @pytest.fixture
-def warehouse(warehouse_server: Warehouse, sigstore_instance: SigstoreInstance,
+def warehouse(warehouse_servers: dict[str, Warehouse], sigstore_instance: SigstoreInstance,
               github_job: GitHubJob) -> Warehouse:
-    warehouse_server.reset()
-    warehouse_server.configure(
-        issuer=sigstore_instance.issuer, audience="pypi", jwks_url=sigstore_instance.jwks_url,
-        trust_config=json.loads(sigstore_instance.trust_config.read_text()),
-        publishers=[{"project": "widget", "repository": github_job.repository,
-                     "workflow": github_job.workflow.rsplit("/", 1)[-1],
-                     "environment": github_job.environment or ""}],
-    )
-    return warehouse_server
+    """The "pypi" index, empty, trusting `github_job`'s workflow in its environment."""
+    return _ready(warehouse_servers["pypi"], sigstore_instance, github_job,
+                  github_job.environment)
+
+
+@pytest.fixture
+def test_warehouse(warehouse_servers: dict[str, Warehouse], sigstore_instance: SigstoreInstance,
+                   github_job: GitHubJob) -> Warehouse:
+    """The "testpypi" index, empty, trusting `github_job`'s workflow from any environment."""
+    return _ready(warehouse_servers["testpypi"], sigstore_instance, github_job, None)

@@ -4,7 +4,9 @@ Before anything is uploaded, every file is downloaded from the draft (what the r
 several at a time), checked against the ledger and the signed provenance, and the index is read
 once: a file it holds with other bytes stops the whole batch before the first upload. The
 intents are stored, then the index takes the batch (several uploads at a time, one session) and
-is read once more to confirm it; the results are stored with the next snapshot.
+is read once more to confirm it; a file sent with its PEP 740 attestation (trusted publishing)
+is confirmed only when the index's Integrity API names this workflow's publisher. The results
+are stored with the next snapshot.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 from action import report
 from action.attestation.keyless import named_trust_config
 from action.attestation.verify import verify_provenance
-from action.errors import DigestMismatchError, VerificationError
+from action.errors import DigestMismatchError, ReleaseError, VerificationError
 from action.index import Dist, Outcome, project_of
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
@@ -106,7 +108,10 @@ def upload(job: Job, step: Step) -> None:
              for f in files]
     outcomes = index.publish(batch, held=held)
     failure = None
-    for number, (file, outcome) in enumerate(zip(files, outcomes, strict=True), start=1):
+    for number, (file, dist, outcome) in enumerate(zip(files, batch, outcomes, strict=True),
+                                                  start=1):
+        if not isinstance(outcome, Exception) and dist.attestations:
+            outcome = _provenance_confirmed(index, dist, outcome)
         if isinstance(outcome, Exception):
             failure = failure or outcome
             continue
@@ -117,6 +122,17 @@ def upload(job: Job, step: Step) -> None:
                                             uploaded=outcome is Outcome.UPLOADED))
     if failure is not None:
         raise failure
+
+
+def _provenance_confirmed(index: PackageIndex, dist: Dist,
+                          outcome: Outcome) -> Outcome | ReleaseError:
+    """A file sent with its attestation counts as uploaded once the index's Integrity API
+    holds its provenance from this workflow's publisher (trusted publishing only)."""
+    try:
+        index.confirm_provenance(dist.path)
+    except ReleaseError as problem:
+        return problem
+    return outcome
 
 
 def seal_index(job: Job, step: Step) -> None:

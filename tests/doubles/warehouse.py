@@ -18,6 +18,9 @@ and nothing else:
   A refusal is Warehouse's `400 Invalid attestations supplied during upload: ...`.
 - the Integrity API: `GET /integrity/<project>/<version>/<file>/provenance` answers the stored
   provenance (one attestation bundle, with the publisher that uploaded it).
+- the JSON API's release page, `GET /pypi/<project>/<version>/json`: the release's files as
+  pypiserver holds them, each with its sha256 and upload time (the file's modification time),
+  which the action reads to confirm a release is exactly the approved files.
 
 Configured per test through `POST /_test/config` (issuer, audience, JWKS URL, the Sigstore
 instance's trust configuration, publishers) and emptied by `POST /_test/reset`. Run as
@@ -116,8 +119,9 @@ class RefusedError(Exception):
 
 
 class WarehouseLayer:
-    def __init__(self, app: WsgiApp, *, upload_password: str) -> None:
+    def __init__(self, app: WsgiApp, *, upload_password: str, packages: Path) -> None:
         self._app = app
+        self._packages = packages
         self._password = upload_password
         self._state = _State()
         self._lock = threading.Lock()
@@ -139,6 +143,8 @@ class WarehouseLayer:
         }
         if method == "GET" and path.startswith("/integrity/"):
             routes[method, path] = lambda: self._integrity(path, start_response)
+        if method == "GET" and path.startswith("/pypi/") and path.endswith("/json"):
+            routes[method, path] = lambda: self._release_json(path, start_response)
         route = routes.get((method, path))
         if route is None:
             return self._app(environ, start_response)
@@ -344,6 +350,32 @@ class WarehouseLayer:
         return self._json(start_response, 200, found, INTEGRITY_TYPE)
 
 
+    # --- the JSON API (a release's files) ---------------------------------------------------
+
+    def _release_json(self, path: str, start_response: StartResponse) -> list[bytes]:
+        parts = path.strip("/").split("/")
+        if len(parts) != 4:  # pypi, project, version, json
+            raise RefusedError(404, "Not Found", {"message": "Not Found"})
+        _, project, version, _ = parts
+        urls = []
+        for file in sorted(p for p in self._packages.rglob("*") if p.is_file()):
+            try:
+                name, held, *_ = _parsed(file.name)  # (name, version, ...)
+            except ValueError:
+                continue
+            if name != canonicalize_name(project) or str(held) != version:
+                continue
+            moment = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(file.stat().st_mtime))
+            urls.append({"filename": file.name, "packagetype": "bdist_wheel"
+                         if file.name.endswith(".whl") else "sdist",
+                         "digests": {"sha256": hashlib.sha256(file.read_bytes()).hexdigest()},
+                         "size": file.stat().st_size, "upload_time_iso_8601": moment})
+        if not urls:
+            raise RefusedError(404, "Not Found", {"message": "Not Found"})
+        return self._json(start_response, 200, {
+            "info": {"name": str(canonicalize_name(project)), "version": version}, "urls": urls})
+
+
 _REASONS: Final = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
                    422: "Unprocessable Entity"}
 
@@ -420,7 +452,7 @@ def main(packages: Path) -> None:
         def log_message(self, *_args: object) -> None:
             pass
 
-    layer = WarehouseLayer(app, upload_password=password)
+    layer = WarehouseLayer(app, upload_password=password, packages=packages)
     server = make_server("127.0.0.1", 0, layer, server_class=Server, handler_class=Quiet)
     sys.stdout.write(f"{server.server_port}\n")
     sys.stdout.flush()

@@ -15,9 +15,10 @@ from pypi_attestations import Attestation, Distribution
 from sigstore.models import ClientTrustConfig
 from sigstore.oidc import IdentityToken
 from sigstore.sign import SigningContext
+from structlog.testing import capture_logs
 
 from action.errors import PackageIndexError
-from action.index import ApiToken, IndexConfig, PackageIndex, mint_token
+from action.index import ApiToken, IndexConfig, PackageIndex, TrustedPublishing, mint_token
 from tests.doubles.sigstore_local import GitHubJob
 from tests.doubles.warehouse import TrustedPublisher
 from tests.fixtures_index import TEST_TOKEN
@@ -72,6 +73,33 @@ def test_trusted_publishing_with_attestations_and_the_integrity_api(
         assert statement["subject"][0]["name"] == dist.name
     missing = warehouse.provenance("widget", "1.0.0", "widget-9.tar.gz")
     assert missing.status_code == 404
+
+
+def test_the_provenance_read_back_must_name_this_workflows_publisher(
+    warehouse: Warehouse, keyless_job: GitHubJob, sigstore_instance: SigstoreInstance,
+    widget: Dists, tmp_path: Path,
+):
+    """After the upload the action reads the Integrity API: provenance from its own workflow's
+    publisher passes; the same file seen by a job of another workflow, or a file the index
+    holds no provenance for, is refused with what to check."""
+    (attestation,) = attest(sigstore_instance, keyless_job, (widget.sdist,), tmp_path)
+    index = PackageIndex(warehouse.config())
+    index.upload(widget.sdist, attestations=[attestation])
+    ours = IndexConfig.create("pypi", upload_url=warehouse.url + "/", credentials=
+                              TrustedPublishing(repository="acme/widget", workflow="release.yml"))
+    with capture_logs() as logs:
+        PackageIndex(ours).confirm_provenance(widget.sdist)
+    assert [e["file"] for e in logs if e["event"] == "index.provenance-confirmed"] == [
+        widget.sdist.name]
+    other = IndexConfig.create("pypi", upload_url=warehouse.url + "/", credentials=
+                               TrustedPublishing(repository="acme/widget", workflow="nightly.yml"))
+    with pytest.raises(PackageIndexError, match="names the publisher") as info:
+        PackageIndex(other).confirm_provenance(widget.sdist)
+    assert "'workflow': 'release.yml'" in info.value.message
+    assert "Publishing" in info.value.hint
+    index.upload(widget.wheel)
+    with pytest.raises(PackageIndexError, match="holds no provenance for"):
+        PackageIndex(ours).confirm_provenance(widget.wheel)
 
 
 def test_an_attestation_from_another_workflow_is_refused_with_pypis_message(
