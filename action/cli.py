@@ -201,6 +201,15 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
     run = sub.add_parser("run", help="run the action (reads INPUT_* and GITHUB_*)")
     run.set_defaults(func=cmd_run)
+    _add_rehearse(sub)
+    _add_verify(sub)
+    diagram = sub.add_parser("diagram", help="print the state machine as a Mermaid diagram")
+    diagram.add_argument("log", type=Path, nargs="?")
+    diagram.set_defaults(func=cmd_diagram)
+    return parser
+
+
+def _add_rehearse(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rehearse = sub.add_parser("rehearse", help="rehearse a whole release on this machine")
     rehearse.add_argument("project", type=Path, nargs="?", default=Path(),
                           help="the project's directory, or its repository's with "
@@ -219,6 +228,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="build only what needs no Docker engine (./dev passes it when "
                           "the engine cannot be set up)")
     rehearse.set_defaults(func=cmd_rehearse)
+
+
+def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = sub.add_parser("verify", help="verify provenance against the files beside it")
     verify.add_argument("directory", type=Path, nargs="?", help="files and their provenance")
     verify.add_argument("--release", metavar="TAG",
@@ -235,10 +247,6 @@ def _parser() -> argparse.ArgumentParser:
                         help="keyless: the Sigstore ClientTrustConfig to verify with (a private "
                         "instance, or a rehearsal's); default: Sigstore's public-good roots")
     verify.set_defaults(func=cmd_verify)
-    diagram = sub.add_parser("diagram", help="print the state machine as a Mermaid diagram")
-    diagram.add_argument("log", type=Path, nargs="?")
-    diagram.set_defaults(func=cmd_diagram)
-    return parser
 
 
 def report_error(error: ReleaseError, files: RunnerFiles) -> None:
