@@ -52,6 +52,7 @@ INPUTS: dict[str, str] = {
     "parts": "sdist linux",
     "platforms": "linux",
     "wheels": "",
+    "wheel-source": "sdist",
     "github-token": "",
     "repository-url": PYPI_UPLOAD,
     "test-repository-url": TESTPYPI_UPLOAD,
@@ -169,6 +170,7 @@ class Config:
     require_approval: bool
     debug: bool
     run: RunFacts
+    wheel_source: str = "sdist"  # what cibuildwheel builds from: the lane's sdist, or "checkout"
     github_token: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
     test_password: str = field(default="", repr=False)
@@ -340,6 +342,28 @@ def _workflow_path(ref: str) -> str:
     return parts[2] if len(parts) == 3 else path  # noqa: PLR2004 - owner, repo, path
 
 
+WHEEL_SOURCES = ("sdist", "checkout")
+
+
+def check_wheel_source(value: str, parts: tuple[str, ...]) -> str:
+    """`sdist` (wheels from the sdist this lane built) or `checkout`; with `sdist`, a job that
+    builds both builds the sdist first."""
+    value = value.lower()
+    if value not in WHEEL_SOURCES:
+        raise ConfigError(
+            f"input `wheel-source` must be sdist or checkout, not {value!r}",
+            hint="`sdist` (the default) builds the wheels from the sdist just built, so a file "
+            "missing from it fails the build; `checkout` builds them from the checked-out tree.")
+    wheel_parts = [p for p in parts if p != "sdist"]
+    if value == "sdist" and "sdist" in parts and wheel_parts and (
+            parts.index(wheel_parts[0]) < parts.index("sdist")):
+        raise ConfigError(
+            f"input `parts` is {' '.join(parts)!r}: with `wheel-source: sdist` the wheels are "
+            "built from the sdist, so it must be built first",
+            hint="List `sdist` first in `parts` (e.g. `sdist linux`).")
+    return value
+
+
 def _step_input(value: str) -> StepInput:
     try:
         return StepInput(value.lower())
@@ -364,7 +388,7 @@ def from_env(env: Mapping[str, str]) -> Config:
         python=_python(read_input(env, "python")),
         dist_dir=inside_workspace("dist-dir", read_input(env, "dist-dir"), workspace),
         project_dir=inside_workspace("project-dir", read_input(env, "project-dir"), workspace),
-        parts=split_words(read_input(env, "parts")),
+        parts=(parts := split_words(read_input(env, "parts"))),
         platforms=split_words(read_input(env, "platforms")),
         wheels=split_words(read_input(env, "wheels")),
         repository_url=check_index_url("repository-url", read_input(env, "repository-url")),
@@ -375,6 +399,7 @@ def from_env(env: Mapping[str, str]) -> Config:
         require_approval=parse_bool("require-approval", read_input(env, "require-approval")),
         debug=parse_bool("debug", read_input(env, "debug")),
         run=run_facts(env),
+        wheel_source=check_wheel_source(read_input(env, "wheel-source"), parts),
         github_token=secrets["github-token"] or env.get("GITHUB_TOKEN", ""),
         password=secrets["password"],
         test_password=secrets["test-password"],

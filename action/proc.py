@@ -24,8 +24,10 @@ def run(
     capture: bool = True,
     timeout: float | None = None,
     what: str = "",
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a program with an argument list (never a shell); raise CommandError when it fails."""
+    """Run a program with an argument list (never a shell); raise CommandError when it fails
+    (unless `check` is false: then the caller reads the return code and the whole output)."""
     argv = [str(a) for a in args]
     if shutil.which(argv[0], path=(env or {}).get("PATH")) is None and not Path(argv[0]).is_file():
         raise CommandError(
@@ -37,7 +39,7 @@ def run(
         argv, cwd=cwd, env=dict(env) if env is not None else None, text=True,
         capture_output=capture, timeout=timeout, check=False,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         output = ((result.stdout or "") + (result.stderr or "")).strip()
         tail = "\n".join(output.splitlines()[-30:])
         raise CommandError(

@@ -58,6 +58,7 @@ class PartRecord:
     finished: bool = False
     tools: dict[str, str] = field(default_factory=dict)
     images: tuple[tuple[str, str], ...] = ()
+    source: FileRef | None = None  # the sdist the part's wheels were built from
 
 
 @dataclass(slots=True)

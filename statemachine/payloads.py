@@ -62,12 +62,14 @@ class FileRecorded(Payload):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildFinished(Payload):
-    """A build part ends: the tools that made it and the images they ran in."""
+    """A build part ends: the tools that made it, the images they ran in, and (wheels built
+    from the sdist) the recorded sdist they were built from."""
 
     event_type: ClassVar = EventType.BUILD_FINISHED
     part: str
     tools: dict[str, str] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
+    source: FileRef | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

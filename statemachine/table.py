@@ -36,7 +36,7 @@ from statemachine.payloads import (
     UploadConfirmed,
     UploadStarted,
 )
-from statemachine.records import MAIN_LANE
+from statemachine.records import MAIN_LANE, FileRef
 from statemachine.replay import ReleaseRef
 from statemachine.states import State
 
@@ -147,10 +147,29 @@ def _fold_file_recorded(lane: LaneState, p: FileRecorded) -> None:
     lane.files[p.file.name] = Artifact(p.file, p.part, p.origin)
 
 
-def _guard_build_finished(_r: ReleaseState, lane: LaneState, p: BuildFinished) -> None:
+def _guard_build_finished(r: ReleaseState, lane: LaneState, p: BuildFinished) -> None:
     part = lane.parts.get(p.part)
     if part is None or part.finished:
         raise GuardError(f"build part {p.part!r} of lane {lane.name!r} is not running")
+    if p.source is not None:
+        _guard_wheel_source(r, lane, p.part, p.source)
+
+
+def _guard_wheel_source(r: ReleaseState, lane: LaneState, part: str, source: FileRef) -> None:
+    """Wheels built from an sdist name one the ledger holds (this lane's, or main's for a
+    backfill lane), with its recorded bytes."""
+    if not is_sdist(source.name) or part == "sdist":
+        raise GuardError(f"build part {part!r}: only wheels are built from an sdist, not "
+                         f"{part} from {source.name}")
+    owners = [lane] + ([r.main] if r.main is not None and r.main is not lane else [])
+    recorded = [a.file for owner in owners for a in owner.files.values()
+                if a.file.name == source.name]
+    if not recorded:
+        raise GuardError(f"build part {part!r} was built from {source.name}, which is not "
+                         f"an sdist recorded in lane {lane.name!r} or the main lane")
+    if recorded[0] != source:
+        raise GuardError(f"build part {part!r} was built from {source.name} with sha256 "
+                         f"{source.sha256}, but the ledger records {recorded[0].sha256}")
 
 
 def _fold_build_finished(lane: LaneState, p: BuildFinished) -> None:
@@ -158,6 +177,7 @@ def _fold_build_finished(lane: LaneState, p: BuildFinished) -> None:
     part.finished = True
     part.tools = dict(p.tools)
     part.images = tuple((i.name, i.digest) for i in p.images)
+    part.source = p.source
 
 
 def _guard_built(_r: ReleaseState, lane: LaneState, p: Built) -> None:

@@ -122,3 +122,19 @@ def sample_cext(tmp_path: Path) -> Path:
 def sample_pure(tmp_path: Path) -> Path:
     """A fresh copy of examples/sample-pure (pure Python, hatchling)."""
     return copy_example("sample-pure", tmp_path)
+
+
+FNV_HEADER = "src/sample_cext/fnv_constants.h"
+
+
+def leave_header_out_of_sdist(project: Path) -> None:
+    """Give the C sample a header its MANIFEST.in leaves out: the checkout builds, its sdist
+    does not (the C source includes the header, which setuptools does not put in the sdist)."""
+    source = project / "src" / "sample_cext" / "_speedups.c"
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("#include <stdint.h>\n",
+                        '#include <stdint.h>\n#include "fnv_constants.h"\n', 1)
+    text = text.replace("2166136261u", "FNV_OFFSET").replace("16777619u", "FNV_PRIME")
+    source.write_text(text, encoding="utf-8")
+    (project / FNV_HEADER).write_text(
+        "#define FNV_OFFSET 2166136261u\n#define FNV_PRIME 16777619u\n", encoding="utf-8")

@@ -30,6 +30,7 @@ BUILD_TYPE: Final = "https://release-action.github.io/buildtypes/python-release/
 # GitHub-hosted runners are the build platform that runs this action.
 GITHUB_HOSTED_BUILDER: Final = "https://github.com/actions/runner/github-hosted"
 MAIN_PROVENANCE_STEM: Final = "multiple"
+WHEEL_SOURCE_ROLE: Final = "wheel-source"  # annotation of the sdist the wheels were built from
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -83,6 +84,28 @@ class BuilderImage:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "digest": {"sha256": self.sha256}}
+
+
+@dataclass(frozen=True, slots=True)
+class WheelSource:
+    """The sdist that wheel parts were built from: a resolved dependency of those wheels.
+
+    In the statement it is a resourceDescriptor in `resolvedDependencies` with the sdist's
+    name and sha256, annotated with its role and the build parts (e.g. `linux`) made from it.
+    """
+
+    sdist: Subject
+    parts: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.sdist.name.endswith(".tar.gz"):
+            raise ConfigError(f"a wheel source is an sdist (.tar.gz), not {self.sdist.name}")
+        if not self.parts:
+            raise ConfigError(f"wheel source {self.sdist.name}: which parts were built from it?")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.sdist.to_json(),
+                "annotations": {"role": WHEEL_SOURCE_ROLE, "parts": sorted(self.parts)}}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,23 +174,25 @@ def build_statement(
     subjects: tuple[Subject, ...] | list[Subject],
     run: RunDetails,
     images: tuple[BuilderImage, ...] | list[BuilderImage] = (),
+    wheel_sources: tuple[WheelSource, ...] | list[WheelSource] = (),
 ) -> bytes:
     """The canonical JSON bytes of the provenance statement for a lane's files."""
-    return canonical(statement_json(subjects, run, images))
+    return canonical(statement_json(subjects, run, images, wheel_sources))
 
 
 def statement_json(
     subjects: tuple[Subject, ...] | list[Subject],
     run: RunDetails,
     images: tuple[BuilderImage, ...] | list[BuilderImage] = (),
+    wheel_sources: tuple[WheelSource, ...] | list[WheelSource] = (),
 ) -> dict[str, Any]:
-    """The statement as a JSON value; subjects and images sorted by name."""
+    """The statement as a JSON value; subjects, images and wheel sources sorted by name."""
     return {
         "_type": STATEMENT_TYPE,
         "subject": [s.to_json() for s in _sorted_subjects(subjects)],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
-            "buildDefinition": _build_definition(run, images),
+            "buildDefinition": _build_definition(run, images, wheel_sources),
             "runDetails": _run_details(run),
         },
     }
@@ -184,10 +209,12 @@ def _sorted_subjects(subjects: tuple[Subject, ...] | list[Subject]) -> list[Subj
 
 
 def _build_definition(
-    run: RunDetails, images: tuple[BuilderImage, ...] | list[BuilderImage]
+    run: RunDetails, images: tuple[BuilderImage, ...] | list[BuilderImage],
+    wheel_sources: tuple[WheelSource, ...] | list[WheelSource] = (),
 ) -> dict[str, Any]:
     source = {"uri": run.source_uri, "digest": {"gitCommit": run.commit}}
     unique = {(i.name, i.sha256): i for i in images}
+    sdists = sorted(wheel_sources, key=lambda w: w.sdist.name)
     return {
         "buildType": BUILD_TYPE,
         "externalParameters": {
@@ -199,7 +226,8 @@ def _build_definition(
             "lane": run.lane,
             "python": list(run.python),
         },
-        "resolvedDependencies": [source] + [unique[k].to_json() for k in sorted(unique)],
+        "resolvedDependencies": [source] + [unique[k].to_json() for k in sorted(unique)]
+        + [w.to_json() for w in sdists],
     }
 
 
@@ -224,6 +252,7 @@ class ProvenanceClaims:
     tag: str
     lane: str
     workflow: str
+    wheel_sources: tuple[WheelSource, ...] = ()
 
     def digest_of(self, name: str) -> str | None:
         return next((s.sha256 for s in self.subjects if s.name == name), None)
@@ -255,4 +284,18 @@ def _claims(data: dict[str, Any]) -> ProvenanceClaims:
         tag=str(params["tag"]),
         lane=str(params["lane"]),
         workflow=str(params["workflow"]),
+        wheel_sources=tuple(_wheel_sources(definition["resolvedDependencies"])),
     )
+
+
+def _wheel_sources(dependencies: list[dict[str, Any]]) -> list[WheelSource]:
+    found = []
+    for item in dependencies:
+        annotations = item.get("annotations") or {}
+        if annotations.get("role") == WHEEL_SOURCE_ROLE:
+            parts = annotations["parts"]
+            if not isinstance(parts, list):
+                raise TypeError("wheel-source parts must be a list")
+            found.append(WheelSource(Subject(item["name"], item["digest"]["sha256"]),
+                                     tuple(str(p) for p in parts)))
+    return found

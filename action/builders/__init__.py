@@ -5,6 +5,8 @@ the Docker engine), and the checks every file passes before it is recorded.
     tools.py          what every build shares: SOURCE_DATE_EPOCH, tool versions, collecting files
     sdist.py          `python -m build`: the sdist (normalised) and pure-Python wheels
     wheels.py         cibuildwheel: the build identifiers of a configuration, the wheel builds
+                      (from the sdist just built, or from the checkout)
+    failures.py       a failed cibuildwheel run in one line; the files an sdist lacks
     identifiers.py    which wheel a build identifier makes; the completeness of a wheel set
     checks.py         the take-in checks of a built file: its version is the tag's, twine check
     docker_engine.py  the Docker engine API: is it there, which images did a build use

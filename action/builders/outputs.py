@@ -26,6 +26,7 @@ class BuildOutput:
 
     `part` is "sdist", "wheel" (a pure-Python wheel) or a cibuildwheel platform ("linux", ...).
     `identifiers` are the build identifiers the step was expected to cover (wheel parts only).
+    `source` is the sdist file the wheels were built from (None: built from the checkout).
     """
 
     part: str
@@ -34,6 +35,7 @@ class BuildOutput:
     source_date_epoch: int
     images: tuple[ImageRecord, ...] = ()
     identifiers: tuple[str, ...] = ()
+    source: Path | None = None
 
     def __post_init__(self) -> None:
         if not _PART.match(self.part):
@@ -46,6 +48,10 @@ class BuildOutput:
             raise BuildError(f"build part {self.part}: expected only {suffix} files, got {wrong}")
         if self.source_date_epoch < ZIP_EPOCH_MIN:
             raise BuildError(f"SOURCE_DATE_EPOCH {self.source_date_epoch} is before 1980")
+        if self.source is not None and (suffix != ".whl" or not self.source.name.endswith(
+                ".tar.gz")):
+            raise BuildError(f"build part {self.part}: only wheels are built from an sdist, "
+                             f"not from {self.source.name}")
 
     def completeness(self) -> Completeness:
         """Expected identifiers vs the wheels built (a wheel part only)."""
@@ -59,6 +65,7 @@ class BuildOutput:
             "source_date_epoch": self.source_date_epoch,
             "images": [i.to_json() for i in self.images],
             "identifiers": list(self.identifiers),
+            "source": str(self.source) if self.source is not None else None,
         }
 
     @classmethod
@@ -78,6 +85,7 @@ class BuildOutput:
                     for i in data.get("images", ())
                 ),
                 identifiers=tuple(str(i) for i in data.get("identifiers", ())),
+                source=Path(str(data["source"])) if data.get("source") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BuildError(f"malformed build record: {exc!r}") from exc

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import parse_wheel_filename
 
+from action.builders.failures import SDIST_HINT, missing_named
 from action.builders.outputs import BuildOutput
 from action.builders.tools import build_env, check_project, collect, tool_versions
 from action.errors import BuildError, CommandError
@@ -53,11 +54,19 @@ def build_pure_wheel(
     *,
     source_date_epoch: int,
     env: Mapping[str, str],
+    sdist: Path | None = None,
 ) -> BuildOutput:
-    """`python -m build --wheel` for a pure-Python project; refuses a platform wheel."""
-    files = _python_build(
-        project, out_dir, "--wheel", suffix=".whl", source_date_epoch=source_date_epoch, env=env
-    )
+    """`python -m build --wheel` for a pure-Python project; refuses a platform wheel.
+
+    `sdist`: build the wheel from that sdist, unpacked (as `python -m build` does by default),
+    instead of from the checkout; a file the sdist lacks then fails the build, naming it.
+    """
+    if sdist is None:
+        files = _python_build(project, out_dir, "--wheel", suffix=".whl",
+                              source_date_epoch=source_date_epoch, env=env)
+    else:
+        files = _wheel_from_sdist(project, sdist, out_dir, source_date_epoch=source_date_epoch,
+                                  env=env)
     for path in files:
         tags = parse_wheel_filename(path.name)[3]
         if any(t.platform != "any" for t in tags):
@@ -66,8 +75,60 @@ def build_pure_wheel(
                 hint="Build projects with compiled code through cibuildwheel (`build_wheels`).",
             )
     return BuildOutput(
-        part="wheel", files=files, tools=tool_versions(), source_date_epoch=source_date_epoch
+        part="wheel", files=files, tools=tool_versions(), source_date_epoch=source_date_epoch,
+        source=sdist,
     )
+
+
+def _wheel_from_sdist(project: Path, sdist: Path, out_dir: Path, *, source_date_epoch: int,
+                      env: Mapping[str, str]) -> tuple[Path, ...]:
+    with tempfile.TemporaryDirectory(prefix=".sdist-") as unpacked:
+        top = unpack_sdist(sdist, Path(unpacked))
+        try:
+            return _python_build(top, out_dir, "--wheel", suffix=".whl",
+                                 source_date_epoch=source_date_epoch, env=env)
+        except BuildError as exc:
+            named = missing_named(project, sdist, exc.message.splitlines())
+            if not named:
+                raise
+            shown = ", ".join(named[:5])
+            raise BuildError(
+                f"building the wheel from the sdist {sdist.name} failed: {shown} "
+                f"{'is' if len(named) == 1 else 'are'} in the checkout but missing from the "
+                f"sdist\n{exc.message}", hint=SDIST_HINT.format(files=shown)) from exc
+
+
+def unpack_sdist(sdist: Path, into: Path) -> Path:
+    """Unpack an sdist's directories and regular files (no links, devices or paths that leave
+    `into`; tar's `data` filter is not in every Python 3.11); its one top directory."""
+    root = into.resolve()
+    try:
+        with tarfile.open(sdist, "r:gz") as archive:
+            for member in archive:
+                _unpack_member(archive, member, root, sdist.name)
+    except (OSError, tarfile.TarError) as exc:
+        raise BuildError(f"cannot unpack the sdist {sdist.name}: {exc}") from exc
+    tops = [p for p in root.iterdir() if p.is_dir()]
+    if len(tops) != 1 or any(p.is_file() for p in root.iterdir()):
+        raise BuildError(f"the sdist {sdist.name} does not hold exactly one top directory")
+    return tops[0]
+
+
+def _unpack_member(archive: tarfile.TarFile, member: tarfile.TarInfo, root: Path,
+                   name: str) -> None:
+    target = (root / member.name).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise BuildError(f"the sdist {name} holds {member.name!r}, a path outside its folder")
+    if member.isdir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    if not member.isfile():
+        raise BuildError(f"the sdist {name} holds {member.name!r}, which is not a regular file",
+                         hint="An sdist made by a build backend holds files and folders only.")
+    data = _read_member(archive, member) or b""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    target.chmod(0o755 if member.mode & 0o111 else 0o644)
 
 
 def _python_build(

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from action.attestation.signers import sign_provenance
-from action.attestation.statement import BuilderImage, RunDetails, Subject, build_statement
+from action.attestation.statement import (
+    BuilderImage,
+    RunDetails,
+    Subject,
+    WheelSource,
+    build_statement,
+)
 from action.lane_files import fetch_reviewed, file_ref, files_dir, local_copy, verify_local
 from statemachine.payloads import Attested
 
@@ -30,12 +36,22 @@ def attest(job: Job, step: Step) -> None:
         started_on=job.services.clock(), python=opened.python,
     )
     signer = job.services.signer()
-    files = sign_provenance(signer, build_statement(subjects, run, images), files_dir(job),
-                            lane.name)
+    statement = build_statement(subjects, run, images, wheel_sources(job))
+    files = sign_provenance(signer, statement, files_dir(job), lane.name)
     bundle = file_ref(files.bundle) if files.bundle else None
     job.note(step.lane, Attested(provenance=file_ref(files.provenance),
                                    signer=signer.description, bundle=bundle,
                                    attestations=publish_attestations(job)))
+
+
+def wheel_sources(job: Job) -> list[WheelSource]:
+    """The sdists the lane's wheel parts were built from, each with the parts it made."""
+    parts: dict[tuple[str, str], list[str]] = {}
+    for part in job.lane.parts.values():
+        if part.source is not None:
+            parts.setdefault((part.source.name, part.source.sha256), []).append(part.name)
+    return [WheelSource(Subject(name, sha256), tuple(names))
+            for (name, sha256), names in sorted(parts.items())]
 
 
 def publish_attestations(job: Job) -> tuple[FileRef, ...]:

@@ -13,20 +13,30 @@ from action.builders.checks import check_dist
 from action.builders.identifiers import compare_identifiers
 from action.builders.sdist import build_pure_wheel, build_sdist
 from action.builders.wheels import build_wheels, expected_identifiers
-from action.lane_files import digest_of, file_ref, files_dir, verify_local
+from action.errors import BuildError
+from action.lane_files import (
+    digest_of,
+    fetch_reviewed,
+    file_ref,
+    files_dir,
+    local_copy,
+    verify_local,
+)
 from action.logs import get_logger
 from action.progress import BuildingPart
 from action.tags import check_checkout
 from action.versioning import check_built_version
 from action.window import check_window
-from statemachine.ledger import TAKEN_IN, is_wheel, manifest_digest
+from statemachine.ledger import TAKEN_IN, is_sdist, is_wheel, manifest_digest
 from statemachine.payloads import BuildFinished, BuildStarted, Built, FileRecorded
 from statemachine.records import Image
 
 if TYPE_CHECKING:
+    from pathlib import Path
 
     from action.job import Job
     from statemachine.plan import Step
+    from statemachine.records import FileRef
 
 log = get_logger(__name__)
 PURE_PART = "wheel"  # a pure-Python wheel, built with `python -m build --wheel`
@@ -55,11 +65,47 @@ def _all_builds(job: Job) -> dict[str, str]:
     return env
 
 
+def wheel_source(job: Job) -> tuple[FileRef, Path]:
+    """The recorded sdist the wheels are built from (this lane's; main's for a backfill lane),
+    as a local file with the recorded bytes: this job's copy, or the draft's, downloaded."""
+    lanes = [job.lane] + [lane for lane in (job.log.state.main,)
+                          if lane is not None and lane is not job.lane]
+    sdists = [a.file for lane in lanes for a in lane.files.values() if is_sdist(a.file.name)]
+    if not sdists:
+        raise BuildError(
+            f"`wheel-source` is sdist, but lane {job.lane.name!r} has no sdist yet to build the "
+            "wheels from",
+            hint="Build the sdist first: in this job (`parts: sdist linux`) or in a job before "
+            "this one; or set `wheel-source: checkout` to build the wheels from the checkout.")
+    source = sdists[0]
+    path = local_copy(job, source) or fetch_reviewed(job, [source])[source.name]
+    _hand_over(job, path)
+    return source, path
+
+
+def _hand_over(job: Job, sdist: Path) -> None:
+    """The wheels' sdist in the dist directory too, for the workflow to hand to the macOS and
+    Windows jobs (a backfill lane's build job fetched it from the release)."""
+    target = job.config.dist_dir / sdist.name
+    if target.resolve() != sdist.resolve() and not target.exists():
+        job.config.dist_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(sdist, target)
+
+
+def _source_of(job: Job, part: str) -> tuple[FileRef, Path] | None:
+    """The sdist a wheel part is built from; None for the sdist itself, or for a build from
+    the checkout (`wheel-source: checkout`)."""
+    if part == "sdist" or job.config.wheel_source != "sdist":
+        return None
+    return wheel_source(job)
+
+
 def build_part(job: Job, step: Step) -> None:
     part = step.names[0]
     lane = job.lane
     _check_checkout(job)
     check_window(job, lane.opened.version, doing=f"before building {part}")
+    source = _source_of(job, part)  # before the part starts: a missing sdist starts nothing
     parts = job.config.parts
     job.services.progress(BuildingPart(part=part, total=len(parts),
                                        number=parts.index(part) + 1 if part in parts else 1))
@@ -71,11 +117,12 @@ def build_part(job: Job, step: Step) -> None:
     if part == "sdist":
         output = build_sdist(project, out, source_date_epoch=epoch, env=env)
     elif part == PURE_PART:
-        output = build_pure_wheel(project, out, source_date_epoch=epoch, env=env)
+        output = build_pure_wheel(project, out, source_date_epoch=epoch, env=env,
+                                  sdist=source[1] if source else None)
     else:
         only = _only(job, part)
         output = build_wheels(project, out, platform=part, only=only,
-                              source_date_epoch=epoch,
+                              source_date_epoch=epoch, sdist=source[1] if source else None,
                               env=_all_builds(job) if only else env)
     records = []
     for path in output.files:
@@ -89,6 +136,7 @@ def build_part(job: Job, step: Step) -> None:
     finished = BuildFinished(
         part=part, tools=dict(output.tools),
         images=tuple(Image(name=i.name, digest=i.digest) for i in output.images),
+        source=source[0] if source else None,
     )
     # Stored at once: a part takes long to build again, and its bytes would differ.
     job.record_and_flush(lane.name, *records, finished)

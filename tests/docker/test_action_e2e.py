@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from action.attestation.dsse import Envelope
 from action.attestation.keys import generate_key
+from action.attestation.statement import Subject, WheelSource, read_statement
 from action.config import INPUTS
 from statemachine.log import load, parse
 from statemachine.payloads import UploadConfirmed, UploadStarted
@@ -46,14 +48,17 @@ from tests.fixtures_docker import (
     BUILDER_IMAGE,
     CONTAINER_CA_BUNDLE,
     CONTAINER_ENGINE,
+    FNV_HEADER,
     HOST_CA_BUNDLE,
     SOURCE_DATE_EPOCH,
     copy_example,
+    leave_header_out_of_sdist,
 )
 from tests.fixtures_index import TEST_TOKEN
+from tests.real_projects import COMMIT_EPOCH, PROJECTS, make_repository
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from statemachine.replay import LaneState
@@ -68,6 +73,7 @@ CA_IN_CONTAINER = "/run/host-ca/ca-certificates.crt"
 JOB_TIMEOUT = 240
 TIMINGS: list[tuple[str, float, float]] = []  # (job, seconds to first line, seconds in all)
 NOTHING_LEFT = "Nothing: every lane is published"
+RUNNER_UID = 1001  # the user that owns the workspace on GitHub-hosted runners
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -168,19 +174,25 @@ class Workflow:
     pypi: PypiServer
     signing_key: str
     kills: KillSwitch = field(default_factory=KillSwitch)
+    repository: str = REPOSITORY
+    tag: str = TAG
+    # As on a GitHub-hosted runner: the checkout owned by the runner's user (uid 1001), the
+    # container run as root, actions/checkout's shallow clone (`fetch-depth: 1`) of the tag.
+    checkout_uid: int | None = None
+    shallow: bool = False
 
     def runner_env(self, run_id: int, *, dispatch: bool) -> dict[str, str]:
         """The runner's GITHUB_* variables of a run (tag push or workflow_dispatch)."""
-        ref = "refs/heads/main" if dispatch else f"refs/tags/{TAG}"
+        ref = "refs/heads/main" if dispatch else f"refs/tags/{self.tag}"
         return {
             "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux",
             "RUNNER_ARCH": "X64", "RUNNER_TEMP": "/home/runner/work/_temp",
-            "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_REPOSITORY_OWNER": OWNER,
+            "GITHUB_REPOSITORY": self.repository, "GITHUB_REPOSITORY_OWNER": OWNER,
             "GITHUB_API_URL": self.double.api_url,
             "GITHUB_SERVER_URL": "https://github.example",
             "GITHUB_RUN_ID": str(run_id), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octocat",
             "GITHUB_WORKFLOW": "Release",
-            "GITHUB_WORKFLOW_REF": f"{REPOSITORY}/.github/workflows/release.yml@{ref}",
+            "GITHUB_WORKFLOW_REF": f"{self.repository}/.github/workflows/release.yml@{ref}",
             "GITHUB_EVENT_NAME": "workflow_dispatch" if dispatch else "push",
             "GITHUB_REF": ref, "GITHUB_REF_NAME": ref.rsplit("/", 1)[1],
             "GITHUB_SHA": self.sha,
@@ -190,11 +202,11 @@ class Workflow:
         }
 
     def event(self, *, dispatch: bool, python: str) -> dict[str, Any]:
-        repository = {"full_name": REPOSITORY, "fork": False}
+        repository = {"full_name": self.repository, "fork": False}
         if dispatch:
-            return {"ref": "refs/heads/main", "inputs": {"tag": TAG, "python": python},
+            return {"ref": "refs/heads/main", "inputs": {"tag": self.tag, "python": python},
                     "repository": repository}
-        return {"ref": f"refs/tags/{TAG}", "after": self.sha, "repository": repository}
+        return {"ref": f"refs/tags/{self.tag}", "after": self.sha, "repository": repository}
 
     def inputs(self, step: str, given: dict[str, str]) -> dict[str, str]:
         """Every input of action.yml, as the runner passes them: the given ones or defaults."""
@@ -204,8 +216,12 @@ class Workflow:
     def checkout(self, job_dir: Path) -> Path:
         """A fresh clone at the tag, as actions/checkout makes it in a new job."""
         workspace = job_dir / "workspace"
-        subprocess.run(["git", "clone", "-q", "--branch", TAG, str(self.source), str(workspace)],
+        shallow = ["--depth", "1", f"file://{self.source}"] if self.shallow else [str(self.source)]
+        subprocess.run(["git", "clone", "-q", "--branch", self.tag, *shallow, str(workspace)],
                        check=True, capture_output=True)
+        if self.checkout_uid is not None:
+            subprocess.run(["chown", "-R", f"{self.checkout_uid}:{self.checkout_uid}",
+                            str(workspace)], check=True)
         return workspace
 
     def job(self, name: str, step: str, *, run_id: int, dispatch: bool = False,
@@ -240,7 +256,7 @@ class Workflow:
             # `with:` of the workflow's steps: `tag: ${{ inputs.tag }}` and `python: ...`
             # are empty for a tag push.
             **self.inputs(step, {
-                "tag": TAG if dispatch else "", "python": python,
+                "tag": self.tag if dispatch else "", "python": python,
                 "signing-key": self.signing_key,
                 "repository-url": self.pypi.url + "/",
                 "test-repository-url": self.testpypi.url + "/",
@@ -339,27 +355,41 @@ def git(project: Path, *args: str) -> str:
                           capture_output=True, text=True, env=env).stdout.strip()
 
 
-@pytest.fixture
-def workflow(tmp_path: Path, image: str, github_api: GitHubDouble, testpypi_server: PypiServer,
-             pypi_server: PypiServer) -> Workflow:
-    """The C-extension sample committed and tagged, mirrored into the double; the jobs' runner."""
-    source = copy_example("sample-cext", tmp_path / "source")
+def make_workflow(root: Path, image: str, github_api: GitHubDouble, testpypi: PypiServer,
+                  pypi: PypiServer, *, source: Path, repository: str = REPOSITORY,
+                  tag: str = TAG, date: int = SOURCE_DATE_EPOCH, **runner: Any) -> Workflow:
+    """The jobs' runner for the git repository `source` at `tag`, mirrored into the double."""
+    sha = git(source, "rev-parse", "HEAD")
+    repo = github_api.create_repo(repository)
+    repo.add_commit(f"release {tag}", sha=sha, date=datetime.fromtimestamp(date, UTC))
+    repo.tag(tag, sha, annotated=True, message=tag)
+    private, _public = generate_key()
+    flow = Workflow(root=root / "jobs", image=image, double=github_api, repo=repo,
+                    source=source, sha=sha, testpypi=testpypi, pypi=pypi,
+                    signing_key=private, repository=repository, tag=tag, **runner)
+    flow.root.mkdir()
+    github_api.kills = flow.kills
+    return flow
+
+
+def committed_cext(root: Path, change: Callable[[Path], None] | None = None) -> Path:
+    """The C-extension sample (`change`d first) committed with a fixed date, tagged v1.0.0."""
+    source = copy_example("sample-cext", root / "source")
+    if change is not None:
+        change(source)
     git(source, "init", "-q", "-b", "main")
     git(source, "add", ".")
     git(source, "commit", "-q", "-m", "sample-cext 1.0.0")
     git(source, "tag", TAG)
-    sha = git(source, "rev-parse", "HEAD")
-    repo = github_api.create_repo(REPOSITORY)
-    repo.add_commit("sample-cext 1.0.0", sha=sha,
-                    date=datetime.fromtimestamp(SOURCE_DATE_EPOCH, UTC))
-    repo.tag(TAG, sha, annotated=True, message=TAG)
-    private, _public = generate_key()
-    flow = Workflow(root=tmp_path / "jobs", image=image, double=github_api, repo=repo,
-                    source=source, sha=sha, testpypi=testpypi_server, pypi=pypi_server,
-                    signing_key=private)
-    flow.root.mkdir()
-    github_api.kills = flow.kills
-    return flow
+    return source
+
+
+@pytest.fixture
+def workflow(tmp_path: Path, image: str, github_api: GitHubDouble, testpypi_server: PypiServer,
+             pypi_server: PypiServer) -> Workflow:
+    """The C-extension sample committed and tagged, mirrored into the double; the jobs' runner."""
+    return make_workflow(tmp_path, image, github_api, testpypi_server, pypi_server,
+                         source=committed_cext(tmp_path))
 
 
 # -- the tests -----------------------------------------------------------------------------
@@ -492,3 +522,84 @@ def test_killed_publish_resumes_by_dispatch_then_nothing_then_a_backfill_lane(wo
     (release,) = workflow.repo.releases()
     assert not release.draft
     assert "```mermaid" in backfill.summary
+
+
+def provenance_of(workflow: Workflow, lane: str = "main") -> Any:
+    """The claims of a lane's provenance, read from the release asset."""
+    (release,) = workflow.repo.releases()
+    name = "multiple.intoto.jsonl" if lane == "main" else f"{lane}.intoto.jsonl"
+    (asset,) = [a for a in release.assets.values() if a.name == name]
+    (line,) = bytes(asset.data).splitlines()
+    return read_statement(Envelope.from_line(line).payload)
+
+
+def test_a_vcs_versioned_real_project_releases_from_a_shallow_checkout_the_runner_owns(
+        tmp_path, image, github_api, testpypi_server, pypi_server):
+    """iniconfig 2.1.0 (hatchling + hatch-vcs: the version from the git tag) through the real
+    image as GitHub runs it: a `--depth 1` clone of the tag, owned by uid 1001, the container
+    run as root. Its wheel is built from the sdist, and the provenance says so."""
+    project = PROJECTS["iniconfig"]
+    repo = make_repository(project, tmp_path / "source")
+    flow = make_workflow(tmp_path, image, github_api, testpypi_server, pypi_server,
+                         source=repo.path, repository="octo/iniconfig", tag=project.tag,
+                         date=COMMIT_EPOCH, checkout_uid=RUNNER_UID, shallow=True)
+    publish = run_jobs(flow, 8001, dispatch=False, inputs={"parts": "sdist wheel",
+                                                           "platforms": ""})
+    assert publish.outputs["state"] == "published", publish.output[-6000:]
+    workspace = flow.root / "build-8001" / "workspace"
+    assert (workspace / ".git" / "shallow").is_file()  # a shallow clone ...
+    assert workspace.stat().st_uid == (workspace / "pyproject.toml").stat().st_uid == RUNNER_UID
+    lane = flow.lanes()["main"]
+    sdist, wheel = "iniconfig-2.1.0.tar.gz", "iniconfig-2.1.0-py3-none-any.whl"
+    files = ledger(lane)
+    assert set(files) == {sdist, wheel}  # ... gives the tag's version
+    assert lane.opened.commit == repo.commit
+    assert held(flow.testpypi) == held(flow.pypi) == files
+    assert lane.parts["wheel"].source == lane.files[sdist].file
+    claims = provenance_of(flow)
+    assert claims.wheel_sources == (WheelSource(Subject(sdist, files[sdist]), ("wheel",)),)
+    assert claims.digest_of(wheel) == files[wheel]
+
+
+def stopped_regions_removed(output: str) -> list[str]:
+    """The lines the runner reads commands from: those outside `::stop-commands::` regions."""
+    read: list[str] = []
+    token = None
+    for line in output.splitlines():
+        if token is not None:
+            token = None if line == f"::{token}::" else token
+        elif line.startswith("::stop-commands::"):
+            token = line.removeprefix("::stop-commands::")
+        else:
+            read.append(line)
+    return read
+
+
+def test_a_file_missing_from_the_sdist_fails_the_build_in_one_line(
+        tmp_path, image, github_api, testpypi_server, pypi_server):
+    """The C sample with a header its sdist lacks: the checkout would build, but the wheels
+    are built from the sdist, so cibuildwheel fails; the job ends in one escaped ::error::
+    naming the build, the compiler's error line and the file missing from the sdist, with
+    cibuildwheel's whole output folded above it (commands switched off there)."""
+    flow = make_workflow(tmp_path, image, github_api, testpypi_server, pypi_server,
+                         source=committed_cext(tmp_path, leave_header_out_of_sdist))
+    build = flow.job("build", "build", run_id=9001, expect=13)
+    errors = [line for line in stopped_regions_removed(build.output)
+              if line.startswith("::error")]
+    assert len(errors) == 1, build.output[-6000:]
+    summary, _, hint = errors[0].partition("%0A")
+    assert summary == (
+        f"::error title=build failed::cibuildwheel failed building {BUILD_IDENTIFIER} from the "
+        f"sdist {SDIST}: src/sample_cext/_speedups.c:5:10: fatal error: fnv_constants.h: No "
+        f"such file or directory ({FNV_HEADER} is in the checkout but missing from the sdist)")
+    assert hint.startswith(f"Add {FNV_HEADER} to the sdist (setuptools: MANIFEST.in;")
+    assert "%0A" not in hint
+    # The whole output is there, folded, where the runner reads no commands.
+    folded = build.output.split("::group::cibuildwheel --platform linux (failed, exit code 1)\n"
+                                "::stop-commands::")[1]
+    token, _, rest = folded.partition("\n")
+    assert "::error::cibuildwheel: Command" in rest.split(f"\n::{token}::\n")[0]
+    lane = flow.lanes()["main"]
+    assert list(ledger(lane)) == [SDIST]
+    linux = lane.parts.get("linux")
+    assert linux is None or not linux.finished

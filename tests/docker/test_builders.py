@@ -24,11 +24,14 @@ from tests.fixtures_docker import (
     BUILD_IDENTIFIER,
     BUILDER_IMAGE,
     EXAMPLES,
+    FNV_HEADER,
     SOURCE_DATE_EPOCH,
     LocalDocker,
     cibuildwheel_env,
     copy_example,
+    leave_header_out_of_sdist,
 )
+from tests.real_projects import git, tagged_example
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,7 +53,8 @@ def _build_cext(root: Path, *, run_tests: bool = True) -> Built:
         env["CIBW_TEST_SKIP"] = "*"
     sdist = build_sdist(project, out, source_date_epoch=SOURCE_DATE_EPOCH,
                                  env=dict(os.environ))
-    wheels = build_wheels(project, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env)
+    wheels = build_wheels(project, out, source_date_epoch=SOURCE_DATE_EPOCH, env=env,
+                          sdist=sdist.files[0])
     return Built(sdist=sdist, wheels=wheels)
 
 
@@ -95,6 +99,11 @@ class TestCExtension:
         with tarfile.open(built.sdist.files[0]) as archive:
             names = archive.getnames()
         assert "sample_cext-1.0.0/src/sample_cext/_speedups.c" in names
+
+    def test_the_wheel_is_built_from_the_sdist(self, built: Built):
+        """The wheel's recorded source is the sdist that was built (and normalised) first."""
+        assert built.wheels.source == built.sdist.files[0]
+        assert built.wheels.to_json()["source"] == str(built.sdist.files[0])
 
     def test_one_wheel_for_the_expected_identifier(self, built: Built):
         """cibuildwheel builds exactly the wheel its identifiers promise."""
@@ -188,6 +197,64 @@ class TestPurePython:
             build_wheels(
                 sample_pure, tmp_path / "dist", source_date_epoch=SOURCE_DATE_EPOCH, env=cibw_env
             )
+
+
+@pytest.fixture
+def header_left_out(tmp_path: Path) -> tuple[Path, Path]:
+    """The C sample as a git checkout whose sdist lacks a header the C source includes; the
+    project and its sdist."""
+    project = tagged_example("sample-cext", tmp_path / "src")
+    leave_header_out_of_sdist(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a header for the constants")
+    sdist = build_sdist(project, tmp_path / "sdist", source_date_epoch=SOURCE_DATE_EPOCH,
+                        env=dict(os.environ))
+    return project, sdist.files[0]
+
+
+class TestFromTheSdist:
+    def test_a_file_missing_from_the_sdist_fails_naming_it(self, header_left_out, tmp_path,
+                                                          cibw_env):
+        """Built from its sdist, the project fails in cibuildwheel; the one-line error names
+        the build, the compiler's line and the file the sdist lacks, and says what to do."""
+        project, sdist = header_left_out
+        with pytest.raises(BuildError) as caught:
+            build_wheels(project, tmp_path / "dist", source_date_epoch=SOURCE_DATE_EPOCH,
+                         env=cibw_env, sdist=sdist)
+        error = caught.value
+        assert "\n" not in error.message
+        assert error.message == (
+            f"cibuildwheel failed building {BUILD_IDENTIFIER} from the sdist {sdist.name}: "
+            "src/sample_cext/_speedups.c:5:10: fatal error: fnv_constants.h: No such file or "
+            f"directory ({FNV_HEADER} is in the checkout but missing from the sdist)")
+        assert error.hint.startswith(f"Add {FNV_HEADER} to the sdist (setuptools: MANIFEST.in")
+        assert not list((tmp_path / "dist").glob("*.whl"))
+
+    def test_the_checkout_of_the_same_project_builds(self, header_left_out, tmp_path,
+                                                     cibw_env):
+        """The same commit built from the checkout works: the sdist was the cause."""
+        project, _sdist = header_left_out
+        cibw_env["CIBW_TEST_SKIP"] = "*"
+        built = build_wheels(project, tmp_path / "dist", source_date_epoch=SOURCE_DATE_EPOCH,
+                             env=cibw_env)
+        assert built.source is None
+        assert [wheel_matches_identifier(p.name, BUILD_IDENTIFIER) for p in built.files] == [
+            True]
+
+    def test_a_failure_without_a_missing_file_says_how_to_reproduce(self, sample_cext,
+                                                                    tmp_path, cibw_env):
+        """A build that fails for another reason: the error line, and the command to re-run."""
+        cibw_env["CIBW_BEFORE_BUILD"] = (
+            "echo 'RuntimeError: the before-build step broke' >&2; false")
+        sdist = build_sdist(sample_cext, tmp_path / "sdist", source_date_epoch=SOURCE_DATE_EPOCH,
+                            env=dict(os.environ)).files[0]
+        with pytest.raises(BuildError) as caught:
+            build_wheels(sample_cext, tmp_path / "dist", source_date_epoch=SOURCE_DATE_EPOCH,
+                         env=cibw_env, sdist=sdist)
+        assert caught.value.message == (
+            f"cibuildwheel failed building {BUILD_IDENTIFIER} from the sdist {sdist.name}: "
+            "RuntimeError: the before-build step broke")
+        assert f"`cibuildwheel --only {BUILD_IDENTIFIER} {sdist.name}`" in caught.value.hint
 
 
 class TestIdentifiers:

@@ -12,13 +12,14 @@ import pytest
 
 from action.builders.checks import check_dist, check_version
 from action.builders.docker_engine import ImageRecord, check_docker
+from action.builders.failures import _named_in, read_failure
 from action.builders.identifiers import (
     compare_identifiers,
     identifier_platform,
     wheel_matches_identifier,
 )
 from action.builders.outputs import BuildOutput
-from action.builders.sdist import normalise_sdist
+from action.builders.sdist import normalise_sdist, unpack_sdist
 from action.builders.wheels import _selections
 from action.errors import BuildError, ConfigError, DockerUnavailableError
 from tests.many_dists import write_wheel
@@ -336,3 +337,100 @@ class TestNormaliseSdist:
         for path in (first, second):
             normalise_sdist(path, EPOCH)
         assert first.read_bytes() == second.read_bytes()
+
+
+# What cibuildwheel 4.3.5 printed for a build from an sdist that lacks a header (trimmed from
+# the docker tier's real run: tests/docker/test_builders.py builds the same project).
+FAILED_STDOUT = """\
+\x1b[1m\x1b[34mBuilding cp311-manylinux_x86_64 wheel\x1b[0m
+CPython 3.11 manylinux x86_64
+
+Building wheel...
+    + python -m build /project --wheel --outdir=/tmp/cibuildwheel/built_wheel
+running build_ext
+x86_64-linux-gnu-gcc -Wall -Werror=format-security -fPIC -c src/sample_cext/_speedups.c -o x.o
+                                                                       \u2715 3.75s
+"""
+FAILED_STDERR = """\
+* Building wheel...
+src/sample_cext/_speedups.c:5:10: fatal error: fnv_constants.h: No such file or directory
+    5 | #include "fnv_constants.h"
+      |          ^~~~~~~~~~~~~~~~~
+compilation terminated.
+error: command '/usr/bin/x86_64-linux-gnu-gcc' failed with exit code 1
+TIP pass --env-dir and --sdist-extract-dir to keep the build environment and sources
+ERROR Backend subprocess exited when trying to invoke build_wheel
+cibuildwheel: error: Command ['python', '-m', 'build', PurePosixPath('/project'), '--wheel', \
+'--outdir=/tmp/cibuildwheel/built_wheel'] failed with code 1.
+"""
+
+
+class TestReadFailure:
+    def test_the_build_and_the_specific_error_line(self):
+        """The failing build identifier and the compiler's line, not the wrappers after it."""
+        failure = read_failure(FAILED_STDOUT, FAILED_STDERR)
+        assert failure.identifier == "cp311-manylinux_x86_64"
+        assert failure.error_line == ("src/sample_cext/_speedups.c:5:10: fatal error: "
+                                      "fnv_constants.h: No such file or directory")
+
+    def test_only_names_the_identifier(self):
+        """A `--only` run names its identifier even if the output has no Building line."""
+        failure = read_failure("", FAILED_STDERR, identifier="cp314-manylinux_x86_64")
+        assert failure.identifier == "cp314-manylinux_x86_64"
+
+    def test_without_a_specific_line_cibuildwheel_s_own_message(self):
+        """Nothing but cibuildwheel's error: its message, without the `cibuildwheel:` prefix."""
+        failure = read_failure("", "cibuildwheel: error: No build identifiers selected: x\n")
+        assert failure.identifier == ""
+        assert failure.error_line == "No build identifiers selected: x"
+
+    def test_a_long_line_is_clipped(self):
+        """The summary stays one readable line."""
+        failure = read_failure("", "ValueError: " + "x" * 1000 + "\n")
+        assert len(failure.error_line) == 300
+        assert failure.error_line.endswith("...")
+
+    def test_a_missing_file_is_named_by_path_or_file_name(self):
+        """The sdist's missing files an error line names, by file name too; not others."""
+        failure = read_failure(FAILED_STDOUT, FAILED_STDERR)
+        missing = ["src/sample_cext/fnv_constants.h", "docs/index.md", "tests/test_x.py"]
+        assert _named_in(missing, failure.error_lines) == ["src/sample_cext/fnv_constants.h"]
+        assert _named_in(["fnv_constants.hpp"], failure.error_lines) == []
+
+
+def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for info, data in members:
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return path
+
+
+class TestUnpackSdist:
+    def test_files_and_folders_under_one_top_directory(self, tmp_path: Path):
+        """An sdist unpacks to its top folder, with its files' bytes and executable bits."""
+        script = tarfile.TarInfo("p-1.0/bin/run")
+        script.mode = 0o755
+        sdist = _tar(tmp_path / "p-1.0.tar.gz", [(tarfile.TarInfo("p-1.0/PKG-INFO"), b"meta"),
+                                                 (script, b"#!/bin/sh\n")])
+        (tmp_path / "out").mkdir()
+        top = unpack_sdist(sdist, tmp_path / "out")
+        assert top.name == "p-1.0"
+        assert (top / "PKG-INFO").read_bytes() == b"meta"
+        assert (top / "bin" / "run").stat().st_mode & 0o777 == 0o755
+
+    @pytest.mark.parametrize(("name", "kind", "says"), [
+        ("p-1.0/../../escape", tarfile.REGTYPE, "a path outside its folder"),
+        ("/etc/passwd-ish", tarfile.REGTYPE, "a path outside its folder"),
+        ("p-1.0/link", tarfile.SYMTYPE, "not a regular file"),
+    ])
+    def test_paths_out_and_links_are_refused(self, tmp_path: Path, name, kind, says):
+        """A member that would leave the folder, or a link, is a BuildError; nothing escapes."""
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = "/etc/passwd" if kind == tarfile.SYMTYPE else ""
+        sdist = _tar(tmp_path / "p-1.0.tar.gz", [(info, b"" if kind == tarfile.SYMTYPE else b"x")])
+        (tmp_path / "out").mkdir()
+        with pytest.raises(BuildError, match=says):
+            unpack_sdist(sdist, tmp_path / "out")
+        assert not (tmp_path / "escape").exists()

@@ -165,3 +165,21 @@ def test_the_not_a_project_hint_names_project_dir(tmp_path):
     with pytest.raises(ConfigError) as caught:
         _check_project(tmp_path)
     assert "`project-dir` input" in caught.value.hint
+
+
+def test_wheel_source_is_the_sdist_by_default_or_the_checkout():
+    """`wheel-source` defaults to sdist; `checkout` is the one alternative."""
+    assert from_env(BASE).wheel_source == "sdist"
+    assert from_env({**BASE, "INPUT_WHEEL-SOURCE": "Checkout"}).wheel_source == "checkout"
+    with pytest.raises(ConfigError, match="`wheel-source` must be sdist or checkout"):
+        from_env({**BASE, "INPUT_WHEEL-SOURCE": "git"})
+
+
+def test_wheels_from_the_sdist_need_the_sdist_built_first():
+    """`parts: linux sdist` with wheels from the sdist is refused, saying to list it first."""
+    with pytest.raises(ConfigError, match="must be built first") as caught:
+        from_env({**BASE, "INPUT_PARTS": "linux sdist"})
+    assert "sdist linux" in caught.value.hint
+    assert from_env({**BASE, "INPUT_PARTS": "linux sdist",
+                     "INPUT_WHEEL-SOURCE": "checkout"}).parts == ("linux", "sdist")
+    assert from_env({**BASE, "INPUT_PARTS": "linux"}).parts == ("linux",)

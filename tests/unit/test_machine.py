@@ -8,7 +8,14 @@ from transitions import MachineError
 from statemachine.errors import GuardError, TransitionRefusedError
 from statemachine.ledger import TAKEN_IN
 from statemachine.machine import build_machine, fire
-from statemachine.payloads import PAYLOADS, BuildStarted, FileRecorded, LaneOpened, Published
+from statemachine.payloads import (
+    PAYLOADS,
+    BuildFinished,
+    BuildStarted,
+    FileRecorded,
+    LaneOpened,
+    Published,
+)
 from statemachine.replay import Lane, LaneState, ReleaseState
 from statemachine.states import EventType, State
 from statemachine.table import RULES, STAGES, TABLE
@@ -103,3 +110,38 @@ def test_a_lane_walks_through_every_stage():
     story = Story()
     story.full()
     assert story.log.state.lanes["main"].state is State.PUBLISHED
+
+
+def _built_sdist(story: Story) -> None:
+    story.open()
+    story.release()
+    story.add("main", BuildStarted(part="sdist"))
+    story.add("main", FileRecorded(part="sdist", file=dist("sample-1.0.0.tar.gz")))
+    story.add("main", BuildFinished(part="sdist"))
+    story.add("main", BuildStarted(part="linux"))
+
+
+def test_wheels_built_from_the_recorded_sdist_name_it_as_their_source():
+    """BuildFinished(source=the recorded sdist) is folded into the part's record."""
+    story = Story()
+    _built_sdist(story)
+    sdist = dist("sample-1.0.0.tar.gz")
+    story.add("main", BuildFinished(part="linux", source=sdist))
+    assert story.log.state.main is not None
+    assert story.log.state.main.parts["linux"].source == sdist
+    assert story.log.state.main.parts["sdist"].source is None
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    (dist("sample-1.0.0.tar.gz", "other bytes"), "but the ledger records"),
+    (dist("other-1.0.0.tar.gz"), "not an sdist recorded"),
+    (dist("sample-1.0.0-py3-none-any.whl"), "only wheels are built from an sdist"),
+])
+def test_a_wheel_source_must_be_the_recorded_sdist(source, says):
+    """A source the ledger does not hold with those bytes (or no sdist at all) is refused."""
+    story = Story()
+    _built_sdist(story)
+    with pytest.raises(GuardError, match=says):
+        story.add("main", BuildFinished(part="linux", source=source))
+    assert story.log.state.main is not None
+    assert not story.log.state.main.parts["linux"].finished

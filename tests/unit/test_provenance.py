@@ -58,7 +58,7 @@ _DIGEST = {"type": "object", "minProperties": 1,
 _DESCRIPTOR = {"type": "object", "anyOf": [{"required": ["uri"]}, {"required": ["digest"]},
                                             {"required": ["content"]}],
                "properties": {"name": {"type": "string"}, "uri": {"type": "string"},
-                              "digest": _DIGEST}}
+                              "digest": _DIGEST, "annotations": {"type": "object"}}}
 SCHEMA = {
     "type": "object",
     "required": ["_type", "subject", "predicateType", "predicate"],
@@ -176,6 +176,41 @@ class TestStatement:
         two = pv.build_statement(subjects_for(reversed_files), RUN, IMAGES[::-1])
         assert one == two
         assert one == rfc8785.dumps(json.loads(one))
+
+
+SDIST = pv.Subject("markupsafe-3.0.0.tar.gz", hashlib.sha256(FILES["markupsafe-3.0.0.tar.gz"])
+                   .hexdigest())
+
+
+class TestWheelSource:
+    def _statement(self) -> dict[str, Any]:
+        source = pv.WheelSource(SDIST, ("linux", "wheel"))
+        return json.loads(pv.build_statement(subjects_for(FILES), RUN, IMAGES, [source]))
+
+    def test_the_sdist_is_a_dependency_annotated_with_the_parts_built_from_it(self):
+        """The sdist the wheels came from is a resolvedDependency: name, sha256, role, parts."""
+        data = self._statement()
+        jsonschema.validate(data, SCHEMA, format_checker=jsonschema.FormatChecker())
+        deps = data["predicate"]["buildDefinition"]["resolvedDependencies"]
+        assert deps[-1] == {"name": "markupsafe-3.0.0.tar.gz",
+                            "digest": {"sha256": SDIST.sha256},
+                            "annotations": {"role": "wheel-source", "parts": ["linux", "wheel"]}}
+        assert deps[-1]["digest"] == next(s["digest"] for s in data["subject"]
+                                          if s["name"] == SDIST.name)
+
+    def test_read_back_from_the_statement(self):
+        """read_statement returns the wheel source; a statement without one has none."""
+        claims = pv.read_statement(pv.build_statement(
+            subjects_for(FILES), RUN, IMAGES, [pv.WheelSource(SDIST, ("linux",))]))
+        assert claims.wheel_sources == (pv.WheelSource(SDIST, ("linux",)),)
+        assert pv.read_statement(pv.build_statement(subjects_for(FILES), RUN)).wheel_sources == ()
+
+    def test_only_an_sdist_with_parts_is_a_wheel_source(self):
+        """A wheel, or no parts, is refused as a wheel source."""
+        with pytest.raises(ConfigError, match="is an sdist"):
+            pv.WheelSource(pv.Subject("a-1.0-py3-none-any.whl", "a" * 64), ("linux",))
+        with pytest.raises(ConfigError, match="which parts"):
+            pv.WheelSource(SDIST, ())
 
 
 class TestInputsAreChecked:

@@ -269,9 +269,33 @@ def test_example_job_graph_and_permissions():
     publish = all_jobs["publish"]
     assert publish["needs"] == "release"
     assert publish["environment"] == "publish"
-    assert publish["permissions"] == {"contents": "write", "id-token": "write"}
+    assert publish["permissions"] == {"actions": "read", "contents": "write",
+                                      "id-token": "write"}
     assert all_jobs["wheels"]["permissions"] == {"contents": "read"}
     assert "id-token" not in all_jobs["build"]["permissions"]
+
+
+def test_example_builds_every_wheel_from_the_sdist_it_hands_over():
+    """The build job builds the Linux wheels from the sdist and uploads that sdist; the wheels
+    job needs it, downloads it and gives it to cibuildwheel as the package to build."""
+    build = action_steps(EXAMPLE)["build"]
+    assert build["with"]["wheel-source"] == "sdist"
+    build_steps = jobs(EXAMPLE)["build"]["steps"]
+    upload = next(s for s in build_steps
+                  if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert build_steps.index(upload) > build_steps.index(build)
+    assert upload["with"] == {"name": "sdist", "path": "dist/*.tar.gz",
+                              "if-no-files-found": "error"}
+    wheels = jobs(EXAMPLE)["wheels"]
+    assert wheels["needs"] == "build"
+    download = next(s for s in wheels["steps"]
+                    if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"] == {"name": "sdist", "path": "sdist"}
+    find = next(s for s in wheels["steps"] if s.get("id") == "sdist")
+    assert "sdist/*.tar.gz" in find["run"]
+    cibuildwheel = next(s for s in wheels["steps"]
+                        if s.get("uses", "").startswith("pypa/cibuildwheel@"))
+    assert cibuildwheel["with"]["package-dir"] == "${{ steps.sdist.outputs.path }}"
 
 
 def test_example_builds_macos_and_windows_with_cibuildwheel_and_collects_them():
