@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
 from statemachine.errors import EventError
-from statemachine.records import FileRef, Image, Record, check_index, check_sha256, parse_time
+from statemachine.records import (
+    ADDED_LATER,
+    FileRef,
+    Image,
+    Record,
+    check_index,
+    check_sha256,
+    parse_time,
+)
 from statemachine.states import EventType
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -69,7 +77,8 @@ class BuildFinished(Payload):
     part: str
     tools: dict[str, str] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
-    source: FileRef | None = None
+    # Added later: left out of the JSON while None, so logs from before it stay canonical.
+    source: FileRef | None = field(default=None, metadata={ADDED_LATER: True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -71,11 +71,22 @@ def parse_time(text: str) -> datetime:
 # --- the record base -------------------------------------------------------------------------
 
 
+# Field metadata for a field added to a record after logs were written without it: the field
+# is left out of the JSON while it holds its default, so the lines of those logs keep their
+# canonical form. `field(default=None, metadata={ADDED_LATER: True})`.
+ADDED_LATER: Final = "release-action/added-later"
+
+
 class Record:
     """Base of the frozen records in an event: JSON in and out, checked on the way in."""
 
     def to_json(self) -> dict[str, Any]:
-        return {name: _dump(getattr(self, name)) for name in _schema(type(self))[1]}  # type: ignore[arg-type]  # classes are hashable; mypy cannot tell for type[Self]
+        cls = type(self)
+        later = _added_later(cls)  # type: ignore[arg-type]  # classes are hashable; mypy cannot tell for type[Self]
+        if not later:
+            return {name: _dump(getattr(self, name)) for name in _schema(cls)[1]}  # type: ignore[arg-type]  # as above
+        return {name: _dump(value) for name in _schema(cls)[1]  # type: ignore[arg-type]  # as above
+                if (value := getattr(self, name)) != later.get(name, _NO_DEFAULT)}
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -100,6 +111,16 @@ def _schema(cls: type[Record]) -> tuple[dict[str, Any], dict[str, dataclasses.Fi
     """Field types and fields of a record class, computed once per class."""
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # a dataclass
     return get_type_hints(cls), fields
+
+
+_NO_DEFAULT: Final = object()
+
+
+@functools.cache
+def _added_later(cls: type[Record]) -> dict[str, Any]:
+    """The fields marked ADDED_LATER, with the default that keeps them out of the JSON."""
+    return {name: spec.default for name, spec in _schema(cls)[1].items()  # type: ignore[arg-type]  # classes are hashable; mypy cannot tell for type[Record]
+            if spec.metadata.get(ADDED_LATER)}
 
 
 def _required(spec: dataclasses.Field[Any]) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from statemachine.errors import EventError
 from statemachine.events import GENESIS, Event
-from statemachine.payloads import BuildStarted, FileRecorded, LaneOpened, Payload
+from statemachine.payloads import BuildFinished, BuildStarted, FileRecorded, LaneOpened, Payload
 from statemachine.records import FileRef, format_time, parse_time
 from tests.unit.story import CAUSE, COMMIT, dist
 
@@ -100,3 +100,19 @@ def test_impossible_dates_are_refused_as_event_errors():
     """A well-shaped but impossible time (November 31st) is an EventError, not a crash."""
     with pytest.raises(EventError, match="not a real moment"):
         parse_time("2026-11-31T12:00:00Z")
+
+
+def test_a_field_added_later_keeps_the_lines_written_before_it():
+    """BuildFinished.source is new: a line written without it (as logs from before it hold)
+    is still the canonical form of its event; a line with it holds it and round-trips."""
+    before = make(BuildFinished(part="linux", tools={"cibuildwheel": "4.3.5"}))
+    line = json.loads(before.to_line())
+    assert "source" not in line["payload"]
+    assert line["payload"] == {"part": "linux", "tools": {"cibuildwheel": "4.3.5"},
+                               "images": []}
+    assert Event.from_json(line).to_line() == before.to_line()
+    sdist = dist("a-1.0.tar.gz")
+    after = make(BuildFinished(part="linux", source=sdist))
+    again = Event.from_json(json.loads(after.to_line()))
+    assert again.payload == BuildFinished(part="linux", source=sdist)
+    assert again.to_line() == after.to_line()
