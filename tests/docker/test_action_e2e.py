@@ -509,6 +509,8 @@ def test_killed_publish_resumes_by_dispatch_then_nothing_then_a_backfill_lane(wo
     assert ledger(lanes["main"]) == files
     wheels = ledger(lanes["cp311"])
     (wheel,) = wheels
+    # Built from the main lane's sdist, fetched from the release by the backfill's build job.
+    assert lanes["cp311"].parts["linux"].source == lanes["main"].files[SDIST].file
     assert wheel.startswith("sample_cext-1.0.0-cp311-cp311-") and "manylinux" in wheel
     for server in (workflow.testpypi, workflow.pypi):
         assert held(server) == files | wheels
