@@ -458,7 +458,7 @@ def index_files(server: PypiServer) -> dict[str, tuple[str, int]]:
             for p in server.packages.rglob("*") if p.is_file()}
 
 
-def test_killed_publish_resumes_by_dispatch_then_nothing_then_a_backfill_lane(workflow):
+def test_killed_publish_resumes_by_dispatch_then_nothing_then_a_backfill_lane(workflow):  # noqa: PLR0915 - one story, told in order
     """Killed after a real upload to PyPI; re-dispatched to published; re-dispatched again to
     nothing at all; then a cp311 backfill lane adds its wheel to the same release and indexes."""
     # 1. The tag push: the sdist-only main lane, killed in `publish` right after the sdist
