@@ -31,7 +31,7 @@ from tests.fixtures_docker import (
     copy_example,
     leave_header_out_of_sdist,
 )
-from tests.real_projects import git, tagged_example
+from tests.real_projects import COMMIT_EPOCH, PROJECTS, git, make_repository, tagged_example
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -255,6 +255,29 @@ class TestFromTheSdist:
             f"cibuildwheel failed building {BUILD_IDENTIFIER} from the sdist {sdist.name}: "
             "RuntimeError: the before-build step broke")
         assert f"`cibuildwheel --only {BUILD_IDENTIFIER} {sdist.name}`" in caught.value.hint
+
+
+class TestRealProject:
+    def test_markupsafe_s_wheel_is_built_from_its_sdist(self, tmp_path, cibw_env):
+        """markupsafe 3.0.2 (setuptools + C) at its tag: the sdist, then its cp311 wheel from
+        that sdist through cibuildwheel; the wheel passes the checks and its C code imports."""
+        project = PROJECTS["markupsafe"]
+        repo = make_repository(project, tmp_path / "markupsafe")
+        out = tmp_path / "dist"
+        sdist = build_sdist(repo.path, out, source_date_epoch=COMMIT_EPOCH,
+                            env=dict(os.environ)).files[0]
+        wheels = build_wheels(repo.path, out, source_date_epoch=COMMIT_EPOCH, env=cibw_env,
+                              sdist=sdist)
+        assert wheels.source == sdist
+        (wheel,) = wheels.files
+        assert wheel_matches_identifier(wheel.name, BUILD_IDENTIFIER)
+        for path in (sdist, wheel):
+            check_dist(path, project.tag)
+        python = _venv_with(tmp_path, wheel)
+        result = subprocess.run(
+            [python, "-c", "import markupsafe._speedups as s; print(s.__file__.endswith('.so'))"],
+            cwd=tmp_path, check=True, capture_output=True, text=True)
+        assert result.stdout.strip() == "True"
 
 
 class TestIdentifiers:
