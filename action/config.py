@@ -326,7 +326,7 @@ def run_facts(env: Mapping[str, str]) -> RunFacts:
         run_attempt=int(attempt) if attempt.isdigit() else 1,
         job=env.get("GITHUB_JOB", "local"),
         actor=env.get("GITHUB_ACTOR", "local"),
-        workflow=_workflow_path(env.get("GITHUB_WORKFLOW_REF", "")),
+        workflow=workflow_path(env.get("GITHUB_WORKFLOW_REF", "")),
         event=env.get("GITHUB_EVENT_NAME", "workflow_dispatch"),
         sha=env.get("GITHUB_SHA", ""),
         ref=env.get("GITHUB_REF", ""),
@@ -335,8 +335,11 @@ def run_facts(env: Mapping[str, str]) -> RunFacts:
     )
 
 
-def _workflow_path(ref: str) -> str:
-    """`owner/repo/.github/workflows/release.yml@refs/tags/v1` -> `.github/workflows/...`."""
+def workflow_path(ref: str) -> str:
+    """`owner/repo/.github/workflows/release.yml@refs/tags/v1` -> `.github/workflows/...`.
+
+    The one reading of a workflow reference: GITHUB_WORKFLOW_REF, and the `job_workflow_ref`
+    and `workflow_ref` claims of the job's OIDC token have the same form."""
     path = ref.split("@", 1)[0]
     parts = path.split("/", 2)
     return parts[2] if len(parts) == 3 else path  # noqa: PLR2004 - owner, repo, path

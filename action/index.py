@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from urllib.parse import unquote, urlsplit
 
@@ -40,6 +41,7 @@ from packaging.utils import (
 from twine.repository import Repository
 
 from action import dists
+from action.config import workflow_path
 from action.digests import sha256_file
 from action.errors import (
     ConfigError,
@@ -131,11 +133,14 @@ class TrustedPublishing:
         cls, env: Mapping[str, str], *, environment: str = ""
     ) -> TrustedPublishing:
         """Read the repository and workflow file from the runner's variables."""
-        workflow_ref = env.get("GITHUB_WORKFLOW_REF", "")  # o/r/.github/workflows/x.yml@ref
-        workflow = workflow_ref.split("@", 1)[0].rsplit("/", 1)[-1] if workflow_ref else ""
-        return cls(
-            repository=env.get("GITHUB_REPOSITORY", ""), workflow=workflow, environment=environment
-        )
+        return cls(repository=env.get("GITHUB_REPOSITORY", ""),
+                   workflow=_workflow_file(env.get("GITHUB_WORKFLOW_REF", "")),
+                   environment=environment)
+
+
+def _workflow_file(ref: str) -> str:
+    """The workflow's file name (what a trusted publisher names) from a workflow reference."""
+    return PurePosixPath(workflow_path(ref)).name
 
 
 Credentials = ApiToken | TrustedPublishing
@@ -499,8 +504,8 @@ def jwt_claims(jwt: str) -> dict[str, Any]:
 
 def _claims_text(jwt: str) -> str:
     claims = jwt_claims(jwt)
-    workflow = str(claims.get("job_workflow_ref") or claims.get("workflow_ref") or "")
-    workflow_file = workflow.split("@", 1)[0].rsplit("/", 1)[-1]
+    workflow_file = _workflow_file(str(claims.get("job_workflow_ref")
+                                       or claims.get("workflow_ref") or ""))
     values = {
         "repository": claims.get("repository", "?"),
         "workflow": workflow_file or "?",
