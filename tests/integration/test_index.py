@@ -1,4 +1,4 @@
-"""action/index.py against real pypiservers, a flaky upload proxy and trusted-publishing fakes."""
+"""action/index/ against real pypiservers, a flaky upload proxy and trusted-publishing fakes."""
 
 from __future__ import annotations
 
@@ -474,11 +474,11 @@ class TestTrustedPublishing:
             tp_config(exchange.index_url + "/"), backoff=quick(), clock=lambda: now[0],
             minter=lambda c: mint_token(c, backoff=quick(), now=lambda: now[0]),
         )
-        first = index._login()
+        first = index.uploader.login()
         now[0] += 12 * 60
-        assert index._login() == first
+        assert index.uploader.login() == first
         now[0] += 2 * 60  # 60 s left
-        second = index._login()
+        second = index.uploader.login()
         assert second != first
         assert exchange.minted == [first[1], second[1]]
 

@@ -1,4 +1,4 @@
-"""action/index.py without a network: config, simple-API parsing, twine output, retries, hints."""
+"""action/index/ without a network: config, simple-API parsing, twine output, retries, hints."""
 
 from __future__ import annotations
 
@@ -14,16 +14,15 @@ from action.index import (
     ApiToken,
     IndexConfig,
     MintedToken,
-    PackageIndex,
     TrustedPublishing,
-    _mint_error,
-    _retrying,
-    _TransientError,
     parse_simple,
     parse_simple_html,
     parse_simple_json,
     read_failure,
 )
+from action.index.transport import TransientError, retrying
+from action.index.trusted import mint_error
+from action.index.uploading import explain
 from action.retry import Backoff
 
 SHA_A = "a" * 64
@@ -190,7 +189,7 @@ class TestExplain:
 
     def explain(self, status: int, reason: str, credentials=None) -> PackageIndexError:
         config = IndexConfig.create("pypi", credentials=credentials or ApiToken("pypi-x-token"))
-        return PackageIndex(config)._explain(read_failure(answer(status, reason)), self.WHEEL)
+        return explain(config, read_failure(answer(status, reason)), self.WHEEL)
 
     def test_file_exists_says_compare_digests(self):
         """400 "File already exists": a FileExistsOnIndexError that says to compare digests."""
@@ -234,7 +233,7 @@ class TestMintErrors:
     def test_errors_are_listed_with_codes(self):
         """Every {"code", "description"} of the answer is in the message."""
         config = IndexConfig.create("pypi", credentials=TrustedPublishing())
-        error = _mint_error(422, {"errors": [
+        error = mint_error(422, {"errors": [
             {"code": "invalid-publisher", "description": "no corresponding publisher"},
             {"code": "other", "description": "second"}]}, config, self.JWT)
         assert "invalid-publisher: no corresponding publisher; other: second" in error.message
@@ -246,7 +245,7 @@ class TestMintErrors:
     def test_answer_without_errors_gives_the_status(self):
         """An answer that is not the documented shape still says what happened."""
         config = IndexConfig.create("pypi", credentials=TrustedPublishing())
-        error = _mint_error(500, {}, config, self.JWT)
+        error = mint_error(500, {}, config, self.JWT)
         assert "HTTP 500" in error.message
         assert "trusted publisher" in error.hint
 
@@ -261,7 +260,7 @@ class TestBackoff:
     def test_transient_failures_are_retried_after_waiting(self):
         """Two transient failures, then success: two waits, one result."""
         waits: list[float] = []
-        outcomes = iter([_TransientError("503"), _TransientError("503"), "ok"])
+        outcomes = iter([TransientError("503"), TransientError("503"), "ok"])
 
         def attempt() -> str:
             outcome = next(outcomes)
@@ -270,18 +269,18 @@ class TestBackoff:
             return outcome
 
         backoff = Backoff(base=1.0, sleep=waits.append, jitter=lambda: 0.0)
-        assert _retrying("reading", attempt, backoff) == "ok"
+        assert retrying("reading", attempt, backoff) == "ok"
         assert waits == [0.5, 1.0]
 
     def test_giving_up_says_how_often(self):
         """After the last attempt a PackageIndexError names the count and the last reason."""
 
         def attempt() -> None:
-            raise _TransientError("HTTP 502 Bad Gateway")
+            raise TransientError("HTTP 502 Bad Gateway")
 
         backoff = Backoff(attempts=3, sleep=lambda _s: None)
         with pytest.raises(PackageIndexError, match="failed 3 times; the last time: HTTP 502"):
-            _retrying("uploading p", attempt, backoff)
+            retrying("uploading p", attempt, backoff)
 
 
 class TestMintedToken:
