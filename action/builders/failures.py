@@ -149,27 +149,29 @@ SDIST_HINT = (
     "Add {files} to the sdist (setuptools: MANIFEST.in; hatchling: [tool.hatch.build.targets."
     "sdist] include; flit: [tool.flit.sdist] include; pdm: [tool.pdm.build] includes), check "
     "with `python -m build --sdist` that it is in, then release a new version (a tag is never "
-    "moved). The build's full output is folded above."
+    "moved). The build's full output is {where}."
 )
 
 
 def failure_error(failure: CibuildwheelFailure, *, sdist: Path | None, project: Path,
-                  selection: str) -> BuildError:
-    """The one-line BuildError for a failed run (the identifier, the error line, the cause)."""
-    built = failure.identifier or f"before any wheel was built ({selection})"
+                  selection: str, output_at: str = "folded above") -> BuildError:
+    """The one-line BuildError for a failed run (the identifier, the error line, the cause);
+    `output_at` says where the whole output is (folded above on GitHub, or a file)."""
     source = f" from the sdist {sdist.name}" if sdist is not None else ""
-    summary = f"cibuildwheel failed building {built}{source}: {failure.error_line}"
+    built = (f"building {failure.identifier}{source}" if failure.identifier
+             else f"before building any wheel ({selection}{source})")
+    summary = f"cibuildwheel failed {built}: {failure.error_line}"
     named = missing_named(project, sdist, failure.error_lines) if sdist else []
     if named:
         shown = ", ".join(named[:_SHOWN_MISSING])
         return BuildError(
             f"{summary} ({shown} {'is' if len(named) == 1 else 'are'} in the checkout but "
             "missing from the sdist)",
-            hint=SDIST_HINT.format(files=shown))
+            hint=SDIST_HINT.format(files=shown, where=output_at))
     again = f"--only {failure.identifier}" if failure.identifier else selection
     target = sdist.name if sdist is not None else "."
     return BuildError(
         summary,
-        hint=f"cibuildwheel's full output is folded above; reproduce with `cibuildwheel {again} "
+        hint=f"cibuildwheel's full output is {output_at}; reproduce with `cibuildwheel {again} "
         f"{target}`, fix the project or its [tool.cibuildwheel] settings, and release a new "
         "version (or re-run if the cause was passing).")

@@ -95,7 +95,8 @@ def _wheel_from_sdist(project: Path, sdist: Path, out_dir: Path, *, source_date_
             raise BuildError(
                 f"building the wheel from the sdist {sdist.name} failed: {shown} "
                 f"{'is' if len(named) == 1 else 'are'} in the checkout but missing from the "
-                f"sdist\n{exc.message}", hint=SDIST_HINT.format(files=shown)) from exc
+                f"sdist\n{exc.message}",
+                hint=SDIST_HINT.format(files=shown, where="above")) from exc
 
 
 def unpack_sdist(sdist: Path, into: Path) -> Path:

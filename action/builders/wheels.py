@@ -9,6 +9,7 @@ A failed run ends in one BuildError line (`action.builders.failures`), its outpu
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import tempfile
@@ -21,8 +22,9 @@ from action.builders.failures import failure_error, read_failure
 from action.builders.identifiers import identifier_platform
 from action.builders.outputs import BuildOutput
 from action.builders.tools import build_env, check_project, collect, show, tool_versions
+from action.config import on_github
 from action.errors import BuildError, ConfigError
-from action.logs import get_logger
+from action.logs import get_logger, scrub
 from action.proc import run
 
 if TYPE_CHECKING:
@@ -85,12 +87,25 @@ def _cibuildwheel(package: Package, args: Sequence[str], env: Mapping[str, str],
     if result.returncode != 0:
         selection = " ".join(a for a in args if a != "--print-build-identifiers")
         selection = re.sub(r"--output-dir \S+ ?", "", selection).strip()
-        show(f"cibuildwheel {selection} (failed, exit code {result.returncode})", output, env)
+        where = _keep_output(f"cibuildwheel {selection} (failed, exit code "
+                             f"{result.returncode})", output, env)
         only = args[args.index("--only") + 1] if "--only" in args else ""
         failure = read_failure(result.stdout, result.stderr, identifier=only)
         raise failure_error(failure, sdist=package.sdist, project=package.project,
-                            selection=selection)
+                            selection=selection, output_at=where)
     return output
+
+
+def _keep_output(title: str, output: str, env: Mapping[str, str]) -> str:
+    """A failed run's whole output: folded in the runner's log, or (elsewhere, where the
+    console shows only the error line) in a file; where it is, for the error's hint."""
+    show(title, output, env)
+    if on_github(env):
+        return "folded above"
+    handle, name = tempfile.mkstemp(prefix="cibuildwheel-failed-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as kept:
+        kept.write(scrub(output))
+    return f"in {name}"
 
 
 def expected_identifiers(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,8 +36,6 @@ from tests.fixtures_docker import (
 from tests.real_projects import COMMIT_EPOCH, PROJECTS, git, make_repository, tagged_example
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from action.builders.outputs import BuildOutput
 
 
@@ -199,6 +199,17 @@ class TestPurePython:
             )
 
 
+def kept_output(hint: str) -> str:
+    """The output file a failure's hint names (off GitHub), read and removed."""
+    found = re.search(r"full output is in (\S+\.log)", hint)
+    assert found, hint
+    path = Path(found.group(1))
+    try:
+        return path.read_text(encoding="utf-8")
+    finally:
+        path.unlink()
+
+
 @pytest.fixture
 def header_left_out(tmp_path: Path) -> tuple[Path, Path]:
     """The C sample as a git checkout whose sdist lacks a header the C source includes; the
@@ -228,6 +239,7 @@ class TestFromTheSdist:
             "src/sample_cext/_speedups.c:5:10: fatal error: fnv_constants.h: No such file or "
             f"directory ({FNV_HEADER} is in the checkout but missing from the sdist)")
         assert error.hint.startswith(f"Add {FNV_HEADER} to the sdist (setuptools: MANIFEST.in")
+        assert "fatal error: fnv_constants.h" in kept_output(error.hint)
         assert not list((tmp_path / "dist").glob("*.whl"))
 
     def test_the_checkout_of_the_same_project_builds(self, header_left_out, tmp_path,
@@ -255,6 +267,7 @@ class TestFromTheSdist:
             f"cibuildwheel failed building {BUILD_IDENTIFIER} from the sdist {sdist.name}: "
             "RuntimeError: the before-build step broke")
         assert f"`cibuildwheel --only {BUILD_IDENTIFIER} {sdist.name}`" in caught.value.hint
+        assert "the before-build step broke" in kept_output(caught.value.hint)
 
 
 class TestRealProject:
