@@ -127,6 +127,7 @@ def make_services(config: Config, env: Mapping[str, str]) -> Services:
         build_env=dict(env), public_key=public_key,
         attester=(lambda dists: ensure_publish_attestations(dists, environ=env))
         if config.run.oidc and not config.signing_key else None,
+        record_attestation=store.create_attestation,
         in_environment=lambda _env: in_environment(config, approvals),
         progress=StepGroups(),
     )

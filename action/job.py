@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from action.errors import ReleaseError
 from action.logs import get_logger
@@ -67,6 +67,8 @@ class Services:
     public_key: str | None = None  # to verify key-signed provenance before publishing
     # PEP 740 publish attestations (keyless, on GitHub): dists -> `<dist>.publish.attestation`
     attester: Callable[[list[Path]], tuple[Path, ...]] | None = None
+    # GitHub's attestations API (keyless): stores a Sigstore bundle for `gh attestation verify`
+    record_attestation: Callable[[Mapping[str, Any]], int] | None = None
     in_environment: Callable[[str], bool] = field(default=lambda _env: False)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Callable[[ProgressEvent], None] = ignore  # the view: see action/progress.py

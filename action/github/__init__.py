@@ -1,5 +1,6 @@
 """GitHub, the one adapter for it: the release as the store of the log and the files, the tag,
-the run's approvals. PyGithub underneath; the API base is GITHUB_API_URL.
+the run's approvals, the provenance's attestation. PyGithub underneath; the API base is
+GITHUB_API_URL.
 
     transport.py   HTTP: a client per thread, the write pacer, retries (action.retry), pages
     pacing.py      GitHub's write limits (80 a minute, 500 an hour), one pacer for all threads
@@ -10,4 +11,6 @@ the run's approvals. PyGithub underneath; the API base is GITHUB_API_URL.
     log_store.py   the state log as one current snapshot asset, appended with confirmation
     store.py       GitHubStore: the ReleaseStore made of the three above; open_github_store
     run.py         the tag's commit and date, the run's environment approvals
+    attestations.py
+                   the provenance's Sigstore bundle in GitHub's attestations API
 """

@@ -3,8 +3,8 @@ log, through PyGithub. Each public method turns GitHub's refusals into the proje
 
 The work is done by `releases.py` (drafts, publishing), `assets.py` (uploads, downloads,
 cut-off uploads) and `log_store.py` (snapshots), over one `transport.Transport` (pacing,
-retries, pages) that the tag and approval look-ups (`run.py`) share, so that every request of
-the job draws from the same write budget.
+retries, pages) that the tag and approval look-ups (`run.py`) and the attestations
+(`attestations.py`) share, so that every request of the job draws from the same write budget.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import concurrent.futures
 import random
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from action.errors import ConfigError
-from action.github import run
+from action.github import attestations, run
 from action.github.assets import Assets
 from action.github.failures import translated
 from action.github.log_store import LogStore
@@ -25,7 +25,7 @@ from action.github.transport import GitHubTuning, Transport
 from action.logs import mask
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from action.errors import ReleaseError
@@ -170,6 +170,13 @@ class GitHubStore:
     @translated
     def approvals(self, run_id: int) -> list[run.Approval]:
         return run.approvals(self._http, self.repository, run_id)
+
+    # -- attestations --------------------------------------------------------------------
+
+    @translated
+    def create_attestation(self, bundle: Mapping[str, Any]) -> int:
+        """Store a Sigstore bundle in the repository's attestations; its id."""
+        return attestations.create_attestation(self._http, self.repository, bundle)
 
 
 def open_github_store(

@@ -1,8 +1,15 @@
-"""attested: signed SLSA provenance over the exact bytes recorded in the ledger."""
+"""attested: signed SLSA provenance over the exact bytes recorded in the ledger.
+
+Keyless, the provenance's Sigstore bundle is also stored in GitHub's attestations API, so that
+`gh attestation verify <file> -R owner/repo` finds it. That API takes at most 1024 subjects per
+attestation: a lane with more files gets the statement signed again in parts of at most 1024
+subjects, each stored as its own attestation (the provenance file keeps the whole statement).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Final
 
 from action.attestation.signers import sign_provenance
 from action.attestation.statement import (
@@ -16,9 +23,14 @@ from action.lane_files import fetch_reviewed, file_ref, files_dir, local_copy, v
 from statemachine.payloads import Attested
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from action.attestation.signers import ProvenanceSigner
     from action.job import Job
     from statemachine.plan import Step
     from statemachine.records import FileRef
+
+GITHUB_SUBJECT_LIMIT: Final = 1024
 
 
 def attest(job: Job, step: Step) -> None:
@@ -39,6 +51,11 @@ def attest(job: Job, step: Step) -> None:
     statement = build_statement(subjects, run, images, wheel_sources(job))
     files = sign_provenance(signer, statement, files_dir(job), lane.name)
     bundle = file_ref(files.bundle) if files.bundle else None
+    record = job.services.record_attestation
+    if files.bundle is not None and record is not None:
+        for part in github_bundles(signer, files.bundle.read_text(encoding="utf-8"),
+                                   subjects, run, images):
+            record(json.loads(part))
     job.note(step.lane, Attested(provenance=file_ref(files.provenance),
                                    signer=signer.description, bundle=bundle,
                                    attestations=publish_attestations(job)))
@@ -64,3 +81,15 @@ def publish_attestations(job: Job) -> tuple[FileRef, ...]:
     missing = [f for f in dists if local[f.name] is None]
     local.update(fetch_reviewed(job, missing))
     return tuple(file_ref(path) for path in attester([p for p in local.values() if p]))
+
+
+def github_bundles(signer: ProvenanceSigner, bundle_json: str, subjects: Sequence[Subject],
+                   run: RunDetails, images: Sequence[BuilderImage]) -> list[str]:
+    """The bundles to store in GitHub's attestations API: the provenance's own, or, beyond
+    GitHub's subject limit, the statement signed again in parts of at most 1024 subjects."""
+    if len(subjects) <= GITHUB_SUBJECT_LIMIT:
+        return [bundle_json]
+    parts = [subjects[at:at + GITHUB_SUBJECT_LIMIT]
+             for at in range(0, len(subjects), GITHUB_SUBJECT_LIMIT)]
+    signed = [signer.sign(build_statement(list(part), run, list(images))) for part in parts]
+    return [s.bundle_json for s in signed if s.bundle_json is not None]

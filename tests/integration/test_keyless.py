@@ -9,13 +9,15 @@ attestations are accepted by the Warehouse-like index.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,13 +26,18 @@ from action.attestation.pep740 import ensure_publish_attestations
 from action.attestation.signers import SignerConfig, make_signer, sign_provenance
 from action.attestation.statement import RunDetails, Subject, build_statement
 from action.attestation.verify import verify_provenance
-from action.errors import ConfigError, SigningError, VerificationError
+from action.errors import ConfigError, GitHubError, SigningError, VerificationError
+from action.github.store import open_github_store
 from action.index import PackageIndex
+from action.steps.attested import github_bundles
+from tests.doubles import faults
+from tests.doubles.fixtures import TOKEN
 from tests.doubles.sigstore_local import GITHUB_ISSUER, GitHubJob
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tests.doubles.github import GitHubDouble
     from tests.doubles.sigstore_local import SigstoreInstance
     from tests.fixtures_index import Dists
     from tests.fixtures_warehouse import Warehouse
@@ -162,3 +169,61 @@ def test_a_certificate_refusal_is_a_signing_error(
     with pytest.raises(SigningError, match="Sigstore could not get a signing certificate") as info:
         SigstoreSigner(trust=Path(os.environ[TRUST_CONFIG_VARIABLE])).sign(b"{}")
     assert "id-token: write" in info.value.hint
+
+
+def test_more_subjects_than_github_takes_are_split(
+    on_runner: GitHubJob, github_api: GitHubDouble, tmp_path: Path,
+):
+    """GitHub's attestations API takes at most 1024 subjects: 1025 files are signed again as
+    two statements (1024 + 1), each stored, each found by its files' digests."""
+    subjects = [Subject(f"widget-1.0.0-{n}-py3-none-any.whl", f"{n:064x}") for n in range(1025)]
+    run = run_details(on_runner)
+    signer = SigstoreSigner(trust=Path(os.environ[TRUST_CONFIG_VARIABLE]))
+    whole = sign_provenance(signer, build_statement(subjects, run, ()), tmp_path, "main")
+    assert whole.bundle is not None
+    parts = github_bundles(signer, whole.bundle.read_text(), subjects, run, ())
+    assert [len(statement_of(b)["subject"]) for b in parts] == [1024, 1]
+    repo = github_api.create_repo(on_runner.repository)
+    store = open_github_store(api_url=github_api.api_url, token=TOKEN,
+                              repository=on_runner.repository)
+    with store:
+        ids = [store.create_attestation(json.loads(b)) for b in parts]
+    assert len(set(ids)) == 2
+    assert [len(a.subject_digests) for a in repo.state.attestations] == [1024, 1]
+    assert repo.state.attestations[1].subject_digests == [f"sha256:{1024:064x}"]
+
+
+def test_fewer_subjects_store_the_provenance_bundle_itself(on_runner: GitHubJob, tmp_path: Path):
+    subjects = [Subject("widget-1.0.0.tar.gz", "ab" * 32)]
+    signer = SigstoreSigner(trust=Path(os.environ[TRUST_CONFIG_VARIABLE]))
+    whole = sign_provenance(signer, build_statement(subjects, run_details(on_runner), ()),
+                            tmp_path, "main")
+    assert whole.bundle is not None
+    text = whole.bundle.read_text()
+    assert github_bundles(signer, text, subjects, run_details(on_runner), ()) == [text]
+
+
+def test_without_the_attestations_permission_github_says_what_to_grant(
+    on_runner: GitHubJob, github_api: GitHubDouble, tmp_path: Path,
+):
+    """A token without `attestations: write` gets GitHub's 403: a GitHubError naming the
+    permission to add."""
+    signer = SigstoreSigner(trust=Path(os.environ[TRUST_CONFIG_VARIABLE]))
+    whole = sign_provenance(signer, build_statement(
+        [Subject("widget-1.0.0.tar.gz", "ab" * 32)], run_details(on_runner), ()), tmp_path,
+        "main")
+    assert whole.bundle is not None
+    github_api.create_repo(on_runner.repository)
+    github_api.inject(faults.ServerError(status=403,
+                                         message="Resource not accessible by integration"),
+                      method="POST", path="/attestations$")
+    with open_github_store(api_url=github_api.api_url, token=TOKEN,
+                           repository=on_runner.repository) as store, \
+            pytest.raises(GitHubError, match="forbade storing the attestation") as info:
+        store.create_attestation(json.loads(whole.bundle.read_text()))
+    assert "attestations: write" in info.value.hint
+
+
+def statement_of(bundle_json: str) -> dict[str, Any]:
+    payload = json.loads(bundle_json)["dsseEnvelope"]["payload"]
+    return dict(json.loads(base64.b64decode(payload)))

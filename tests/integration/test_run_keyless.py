@@ -6,12 +6,16 @@ one after another, each with the OIDC variables a runner gives a job with `id-to
 pointed at the instance only by RELEASE_ACTION_SIGSTORE_TRUST_CONFIG. It signs the provenance
 through Fulcio and Rekor, makes one PEP 740 attestation per dist, mints upload tokens from the
 two Warehouse-like indexes by trusted publishing, sends the attestations with the uploads, and
-reads the provenance back from the Integrity API. Then the `sigstore` CLI verifies the bundle
-attached to the release for the workflow's identity, and a changed byte fails it.
+reads the provenance back from the Integrity API; the provenance bundle is also stored in the
+GitHub double's attestations API, found there by each file's digest. Then the `sigstore` CLI
+verifies the bundle attached to the release for the workflow's identity, and a changed byte
+fails it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -108,6 +112,14 @@ def test_keyless_release_from_tag_to_pypi(
     repo = github_api.repo(REPOSITORY)
     assert job(monkeypatch, sigstore_instance, sha, "build") == 0
     assert job(monkeypatch, sigstore_instance, sha, "release") == 0
+    # GitHub's attestations API holds the provenance bundle, found by each file's digest.
+    (stored,) = repo.state.attestations
+    (draft,) = repo.releases()
+    digests = {f"sha256:{hashlib.sha256(bytes(a.data)).hexdigest()}"
+               for a in draft.assets.values() if a.name in {SDIST, WHEEL}}
+    assert set(stored.subject_digests) == digests
+    assert stored.bundle == json.loads(bytes(next(
+        a.data for a in draft.assets.values() if a.name == "multiple.intoto.sigstore.json")))
     repo.add_approval(RUN_ID, login="maintainer", environments=("publish",))
     capsys.readouterr()
     assert job(monkeypatch, sigstore_instance, sha, "publish", environment="publish") == 0

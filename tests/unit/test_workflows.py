@@ -271,6 +271,9 @@ def test_example_job_graph_and_permissions():
     assert publish["environment"] == "publish"
     assert publish["permissions"] == {"actions": "read", "contents": "write",
                                       "id-token": "write"}
+    # release signs keylessly and stores the bundle in GitHub's attestations API
+    assert all_jobs["release"]["permissions"] == {
+        "contents": "write", "id-token": "write", "attestations": "write"}
     assert all_jobs["wheels"]["permissions"] == {"contents": "read"}
     assert "id-token" not in all_jobs["build"]["permissions"]
 
