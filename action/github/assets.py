@@ -77,8 +77,14 @@ class Upload:
 
 
 class Assets:
-    """The assets of the releases `releases` knows, moved `pool`'s workers at a time. The
-    last listing of each release is kept, with this store's own uploads and deletions since."""
+    """The assets of the releases `releases` knows, moved `pool`'s workers at a time.
+
+    The last listing of each release is kept, with this store's own uploads and deletions
+    since. GitHub's every answer about a release (read, listed among the releases, created,
+    changed) holds all its assets: that is a listing too, and a cheaper one, since listing
+    the assets takes a request per 100 of them. It is taken up when the assets are next
+    needed (`current`, `known`), once: after that, `current` lists again.
+    """
 
     def __init__(self, http: Transport, releases: Releases, *,
                  pool: concurrent.futures.ThreadPoolExecutor,
@@ -89,30 +95,52 @@ class Assets:
         self._clock = clock
         self._lock = threading.Lock()
         self._listing: dict[int, dict[int, Remote]] = {}
+        self._embedded: dict[int, list[Mapping[str, Any]]] = {}
 
     def remotes(self, release_id: int) -> list[Remote]:
         """The release's assets, listed now (and kept as the listing `known` answers)."""
-        remotes = [remote(a, release_id) for a in
-                   self.http.get_all(f"{self.releases.repo}/releases/{release_id}/assets")]
+        listed = self.http.get_all(f"{self.releases.repo}/releases/{release_id}/assets")
+        with self._lock:
+            self._embedded.pop(release_id, None)  # older than this listing
+        return self._keep(release_id, listed)
+
+    def _keep(self, release_id: int, listed: Sequence[Mapping[str, Any]]) -> list[Remote]:
+        remotes = [remote(a, release_id) for a in listed]
         with self._lock:
             self._listing[release_id] = {r.info.asset_id: r for r in remotes}
         return remotes
 
+    def seen(self, release_id: int, assets: list[Mapping[str, Any]]) -> None:
+        """GitHub has just answered about the release with these assets in it."""
+        with self._lock:
+            self._embedded[release_id] = list(assets)
+
+    def _taken_up(self, release_id: int) -> list[Remote] | None:
+        """The assets of GitHub's last answer about the release, if not taken up yet."""
+        with self._lock:
+            embedded = self._embedded.pop(release_id, None)
+        return None if embedded is None else self._keep(release_id, embedded)
+
+    def current(self, release_id: int) -> list[Remote]:
+        """The assets as GitHub has just said: in its last answer about the release when
+        that was not taken up yet, else listed now."""
+        taken = self._taken_up(release_id)
+        return taken if taken is not None else self.remotes(release_id)
+
     def known(self, release_id: int) -> list[Remote]:
         """The last listing, kept up to date with this store's own uploads and deletions."""
+        taken = self._taken_up(release_id)
+        if taken is not None:
+            return taken
         with self._lock:
             listed = self._listing.get(release_id)
             if listed is not None:
                 return list(listed.values())
         return self.remotes(release_id)
 
-    def created(self, release_id: int) -> None:
-        """`release_id` was just created by this store: it has no assets yet."""
-        with self._lock:
-            self._listing[release_id] = {}
-
     def _noted(self, release_id: int, *, added: Remote | None = None,
                removed: int | None = None) -> None:
+        self._taken_up(release_id)  # GitHub's last answer, then this change
         with self._lock:
             listed = self._listing.get(release_id)
             if listed is None:

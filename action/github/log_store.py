@@ -44,10 +44,11 @@ class LogStore:
         self.assets = assets
 
     def load(self, release_id: int) -> StoredLog:
-        """The newest complete snapshot whose chain validates: one listing, one download
-        (more only when a snapshot is bad or replaced while being read)."""
+        """The newest complete snapshot whose chain validates: one listing (none when the
+        release was just read: its answer lists the assets), one download (more only when a
+        snapshot is bad or replaced while being read)."""
         for _ in range(VANISHED_ROUNDS):
-            complete = [(seq, r) for seq, r in _snapshots(self.assets.remotes(release_id))
+            complete = [(seq, r) for seq, r in _snapshots(self.assets.current(release_id))
                         if r.info.complete]
             if not complete:
                 return StoredLog(b"", None)

@@ -28,15 +28,15 @@ log = get_logger("action.github")
 
 class Releases:
     """The releases of `repository`; remembers each release's upload URL as it sees it, and
-    tells `created` the id of each draft it creates (a new release has no assets)."""
+    hands `seen` the assets each answer about a release holds (a new draft's: none)."""
 
     def __init__(self, http: Transport, repository: str, *,
-                 created: Callable[[int], None]) -> None:
+                 seen: Callable[[int, list[Mapping[str, Any]]], None]) -> None:
         self.http = http
         self.repository = repository
         self.repo = f"/repos/{repository}"
         self._upload_urls: dict[int, str] = {}
-        self._created = created
+        self._seen = seen
 
     def _releases(self) -> list[dict[str, Any]]:
         releases = self.http.get_all(f"{self.repo}/releases")
@@ -45,7 +45,11 @@ class Releases:
         return releases
 
     def _note(self, data: Mapping[str, Any]) -> ReleaseInfo:
-        self._upload_urls[int(data["id"])] = str(data["upload_url"]).split("{", 1)[0]
+        release_id = int(data["id"])
+        self._upload_urls[release_id] = str(data["upload_url"]).split("{", 1)[0]
+        assets = data.get("assets")
+        if isinstance(assets, list):
+            self._seen(release_id, assets)
         return _release(data)
 
     def upload_url(self, release_id: int) -> str:
@@ -118,9 +122,7 @@ class Releases:
                    "draft": True}
 
         def post() -> ReleaseInfo:
-            created = self._note(self.http.call("POST", f"{self.repo}/releases", body=payload)[1])
-            self._created(created.release_id)
-            return created
+            return self._note(self.http.call("POST", f"{self.repo}/releases", body=payload)[1])
 
         def settle() -> ReleaseInfo | None:
             drafts = self._drafts_for(tag, name=name if backfill else None)

@@ -57,13 +57,13 @@ class GitHubStore:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.tuning.concurrency, thread_name_prefix="github-transfer"
         )
-        self._releases = Releases(self._http, repository, created=self._created)
+        self._releases = Releases(self._http, repository, seen=self._seen)
         self._assets = Assets(self._http, self._releases, pool=self._pool,
                               clock=clock or (lambda: datetime.now(UTC)))
         self._log = LogStore(self._assets)
 
-    def _created(self, release_id: int) -> None:
-        self._assets.created(release_id)  # a new release's listing is known: empty
+    def _seen(self, release_id: int, assets: list[Mapping[str, Any]]) -> None:
+        self._assets.seen(release_id, assets)  # the release's answer lists its assets
 
     def throttled(self) -> Throttling:
         """How long this store's writes waited for GitHub's limits."""

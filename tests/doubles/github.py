@@ -801,6 +801,17 @@ class RepoHandle:
             self.state.releases[release.id] = release
             return release.id
 
+    def add_asset(self, release_id: int, name: str, data: bytes) -> int:
+        """Seed an uploaded asset without going through HTTP (e.g. many, for pagination)."""
+        with self.double._lock:
+            now = self.double.clock()
+            asset = Asset(id=self.double._ids(), name=name, label=None,
+                          content_type="application/octet-stream", data=data,
+                          state="uploaded", created_at=now, updated_at=now,
+                          uploader=self.double._user)
+            self.state.releases[release_id].assets[asset.id] = asset
+            return asset.id
+
     def releases(self) -> list[Release]:
         with self.double._lock:
             return list(self.state.releases.values())

@@ -238,6 +238,31 @@ class TestLog:
             ("GET", "download", 200),  # its bytes
         ]
 
+    def test_a_log_loaded_after_reading_the_release_costs_no_listing(
+            self, make_store, github_api, github_repo):
+        """GitHub's answer about a release holds all its assets: a job's first load (find the
+        release, load its log) lists no assets, though 151 take two pages; the next load,
+        with no fresh answer about the release, lists them (a request per 100)."""
+        writer = make_store()
+        release = writer.create_draft(TAG, commit=github_repo.head(), name=TAG, body="")
+        for n in range(150):
+            github_repo.add_asset(release.release_id, f"sample-1.0.0-py3-none-any{n}.whl", b"w")
+        writer.store_log(release.release_id, log_of(10).to_bytes(), first_new_seq=1)
+        reader = make_store()
+        github_api.clear_calls()
+        found = reader.find_release(TAG)
+        assert found is not None
+        assert len(load(reader.load_log(found.release_id).data)) == 10
+        assert [(c.method, c.kind, c.status) for c in github_api.calls] == [
+            ("GET", "api", 200),  # the releases, each with its assets
+            ("GET", "api", 302),  # the snapshot's API URL redirects
+            ("GET", "download", 200),  # its bytes
+        ]
+        assert len(reader.list_assets(found.release_id)) == 151
+        github_api.clear_calls()
+        reader.load_log(found.release_id)
+        assert len(github_api.calls_to("GET", ASSETS)) == 2
+
 
 class TestCrashes:
     def test_crash_between_upload_and_delete(self, make_store, draft, github_api, github_repo):

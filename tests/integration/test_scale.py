@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.integration
 RUN_ID = 4242
 FILES = 20  # 19 wheels and the sdist
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+LISTING = re.compile(r"/releases/\d+/assets$")
 
 
 @pytest.fixture
@@ -93,7 +95,10 @@ def job(monkeypatch, github_api: GitHubDouble, tmp_path: Path, step: str, *,
     assert main(["run"]) == 0
     calls = [c for c in github_api.calls[before:] if c.kind != "download"]
     return {"requests": len(calls), "writes": sum(c.method in WRITES for c in calls),
-            "hashed": hashing.FED[0] - fed}
+            "hashed": hashing.FED[0] - fed,
+            "listings": sum(c.method == "GET" and bool(LISTING.search(c.path)) for c in calls),
+            "stores": sum(c.method == "POST" and "name=release-state." in c.query
+                          for c in calls)}
 
 
 def test_a_release_of_many_files_stays_within_the_targets(many, github_api, monkeypatch,
@@ -117,6 +122,9 @@ def test_a_release_of_many_files_stays_within_the_targets(many, github_api, monk
     assert writes <= FILES + 15, costs
     for name, cost in costs.items():
         assert cost["hashed"] <= 2 * released, (name, cost, released)
+        # the release as GitHub answered it holds its assets: loading the log lists none, and
+        # only storing it does (the new snapshot confirmed against a fresh listing)
+        assert cost["listings"] == cost["stores"], (name, cost)
 
     monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_dispatch")
     monkeypatch.setenv("INPUT_TAG", TAG)
@@ -124,3 +132,4 @@ def test_a_release_of_many_files_stays_within_the_targets(many, github_api, monk
                                                                        "publish")]
     assert sum(c["requests"] for c in again) <= 10, again
     assert sum(c["writes"] for c in again) == 0, again
+    assert sum(c["listings"] for c in again) == 0, again
