@@ -52,9 +52,17 @@ def _only(job: Job, platform: str) -> list[str]:
     if not job.config.python:
         return []
     everything = expected_identifiers(
-        job.config.project_dir, platform, env=_all_builds(job),
+        job.config.project_dir, platform, env=_all_builds(job), sdist=_config_sdist(job),
     )
     return [i for i in everything if i.startswith(job.config.python)]
+
+
+def _config_sdist(job: Job) -> Path | None:
+    """Whose [tool.cibuildwheel] configuration says what the wheels are: the sdist they are
+    built from (cibuildwheel unpacks it and reads its own), or, built from the checkout, None."""
+    if job.config.wheel_source != "sdist":
+        return None
+    return _recorded_sdist(job)[1]
 
 
 def _all_builds(job: Job) -> dict[str, str]:
@@ -67,7 +75,14 @@ def _all_builds(job: Job) -> dict[str, str]:
 
 def wheel_source(job: Job) -> tuple[FileRef, Path]:
     """The recorded sdist the wheels are built from (this lane's; main's for a backfill lane),
-    as a local file with the recorded bytes: this job's copy, or the draft's, downloaded."""
+    as a local file with the recorded bytes: this job's copy, or the draft's, downloaded; also
+    handed over in the dist directory."""
+    source, path = _recorded_sdist(job)
+    _hand_over(job, path)
+    return source, path
+
+
+def _recorded_sdist(job: Job) -> tuple[FileRef, Path]:
     lanes = [job.lane] + [lane for lane in (job.log.state.main,)
                           if lane is not None and lane is not job.lane]
     sdists = [a.file for lane in lanes for a in lane.files.values() if is_sdist(a.file.name)]
@@ -78,9 +93,7 @@ def wheel_source(job: Job) -> tuple[FileRef, Path]:
             hint="Build the sdist first: in this job (`parts: sdist linux`) or in a job before "
             "this one; or set `wheel-source: checkout` to build the wheels from the checkout.")
     source = sdists[0]
-    path = local_copy(job, source) or fetch_reviewed(job, [source])[source.name]
-    _hand_over(job, path)
-    return source, path
+    return source, local_copy(job, source) or fetch_reviewed(job, [source])[source.name]
 
 
 def _hand_over(job: Job, sdist: Path) -> None:
@@ -156,7 +169,8 @@ def take_in(job: Job, step: Step) -> None:
 
 
 def expected_wheels(job: Job) -> list[str] | None:
-    """The build identifiers the lane must have wheels for (None: a pure project)."""
+    """The build identifiers the lane must have wheels for (None: a pure project), as the
+    configuration the wheels were built with lists them: the wheel-source sdist's."""
     config = job.config
     if config.wheels:
         return [w for w in config.wheels if not config.python or w.startswith(config.python)]
@@ -168,7 +182,8 @@ def expected_wheels(job: Job) -> list[str] | None:
             expected += _only(job, platform)
         else:
             expected += expected_identifiers(config.project_dir, platform,
-                                             env=job.services.build_env)
+                                             env=job.services.build_env,
+                                             sdist=_config_sdist(job))
     return expected
 
 

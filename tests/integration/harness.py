@@ -184,6 +184,8 @@ class World:
         python: tuple[str, ...] = (),
         parts: tuple[str, ...] = ("sdist", "wheel"),
         wheels: tuple[str, ...] = (),
+        platforms: tuple[str, ...] = (),
+        wheel_source: str = "sdist",
         dist_dir: Path | None = None,
         approvals: Approvals | None = None,
         require_approval: bool = True,
@@ -215,7 +217,8 @@ class World:
         )
         config = Config(
             step=StepInput.AUTO, tag=TAG, python=python, dist_dir=dist_dir or workdir / "dist",
-            project_dir=self.project, parts=parts, platforms=(), wheels=wheels,
+            project_dir=self.project, parts=parts, platforms=platforms, wheels=wheels,
+            wheel_source=wheel_source,
             repository_url="", test_repository_url="", skip_test_pypi=False,
             approval_environment=ENVIRONMENT, require_approval=require_approval, debug=False,
             run=RunFacts(repository=REPOSITORY, server_url="https://github.invalid",

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
+from typing import TYPE_CHECKING
+
 import pytest
 
 from action import pipeline
 from action.attestation.keys import generate_key
 from action.errors import DigestMismatchError
-from tests.integration.harness import WHEEL, ProcessDied, Progress, World, make_project, sha256
+from action.steps.built import expected_wheels
+from tests.integration.harness import (
+    TAG,
+    WHEEL,
+    ProcessDied,
+    Progress,
+    World,
+    _git,
+    build,
+    make_project,
+    sha256,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path, testpypi, pypi):
@@ -51,3 +68,34 @@ def test_the_completeness_gate_lists_missing_and_unexpected_wheels(tmp_path, tes
     assert "cp312-manylinux_x86_64" in message
     assert WHEEL in message
     assert job.lane.state.value == "tagged"
+
+
+def _cibuildwheel_build(project: Path, selector: str) -> None:
+    with (project / "pyproject.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[tool.cibuildwheel]\nbuild = "{selector}"\n')
+
+
+def test_the_gate_reads_the_wheel_source_sdists_configuration(tmp_path, testpypi, pypi):
+    """The wheels come from the sdist, so the completeness gate asks cibuildwheel what the
+    sdist's [tool.cibuildwheel] builds (cp312 here), not the checkout's (cp313)."""
+    project = make_project(tmp_path / "p")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(project, elsewhere)
+    _cibuildwheel_build(elsewhere, "cp312-manylinux_x86_64")
+    dist = tmp_path / "job" / "dist"
+    build(elsewhere, dist, "sdist")
+    build(elsewhere, dist, "wheel", wheel_tag="cp312-cp312-manylinux_2_17_x86_64")
+    _cibuildwheel_build(project, "cp313-manylinux_x86_64")
+    _git(project, "commit", "-qam", "the checkout builds cp313")
+    _git(project, "tag", "-f", TAG)
+    private, _public = generate_key()
+    world = World(project, tmp_path / "store", private, {"testpypi": testpypi, "pypi": pypi})
+    job = world.job(tmp_path / "job", parts=(), platforms=("linux",), in_environment=False,
+                    progress=Progress(stop_before="attest"))
+    with pytest.raises(ProcessDied):
+        pipeline.run(job)
+    assert job.lane.state.value == "built"
+
+    checkout = world.job(tmp_path / "checkout-job", parts=(), platforms=("linux",),
+                         wheel_source="checkout", dist_dir=dist, in_environment=False)
+    assert expected_wheels(checkout) == ["cp313-manylinux_x86_64"]
