@@ -28,6 +28,7 @@ from statemachine.states import State
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from action.attestation.statement import ProvenanceClaims
     from action.attestation.verify import FileVerdict
     from statemachine.replay import LaneState, ReleaseState
 
@@ -149,7 +150,7 @@ def _download_release(tag: str, dest: Path, env: Mapping[str, str]) -> Path:
 
 
 def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from action.attestation.verify import FileStatus, verify_provenance  # noqa: PLC0415
+    from action.attestation.verify import verify_provenance  # noqa: PLC0415
 
     runner = on_github(env)  # names and signers come from the files: printed escaped
     if args.release:
@@ -165,6 +166,7 @@ def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     files = {p.name: p for p in folder.iterdir()
              if p.is_file() and p.name.endswith((".whl", ".tar.gz"))}
     verdicts: dict[str, list[FileVerdict]] = {name: [] for name in files}
+    claims: list[ProvenanceClaims] = []
     for path in provenance:
         bundle = path.with_name(path.name.replace(".intoto.jsonl", ".intoto.sigstore.json"))
         verdict = verify_provenance(
@@ -173,21 +175,39 @@ def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             expected_repository=args.repository, expected_commit=args.commit,
             expected_workflow=args.workflow, trust_config=args.trust_config)
         emit(f"{path.name}: signed by {verdict.signer}", runner=runner)
+        claims += verdict.claims
         for file in verdict.files:
             verdicts.setdefault(file.name, []).append(file)
+    ok = _file_verdicts(verdicts, claims, runner=runner)
+    emit("verdict: " + ("every file verified" if ok else "FAILED"), runner=runner)
+    return 0 if ok else VerificationError.exit_code
+
+
+def _file_verdicts(verdicts: Mapping[str, Sequence[FileVerdict]],
+                   claims: Sequence[ProvenanceClaims], *, runner: bool) -> bool:
+    """One line per file, then one per wheel-source sdist that is not a verified file; True
+    if every file verified and every wheel's sdist is among them."""
+    from action.attestation.verify import FileStatus, wheel_source_mismatches  # noqa: PLC0415
+
     ok = True
+    verified: dict[str, str] = {}
     for name, seen in sorted(verdicts.items()):
         # A release with backfill lanes has one provenance per lane: a file is verified when
         # one of them covers it and none disagrees with its bytes.
         bad = [v for v in seen if v.status in {FileStatus.DIGEST_MISMATCH, FileStatus.MISSING}]
-        good = any(v.ok for v in seen)
-        verdict_ok = good and not bad
+        good = next((v for v in seen if v.ok), None)
+        verdict_ok = good is not None and not bad
         ok = ok and verdict_ok
-        shown = bad[0] if bad else next((v for v in seen if v.ok), None)
+        if verdict_ok and good is not None and good.actual is not None:
+            verified[name] = good.actual
+        shown = bad[0] if bad else good
         text = shown.describe() if shown else f"{name}: not covered by any provenance"
         emit(f"  {'ok  ' if verdict_ok else 'FAIL'} {text}", runner=runner)
-    emit("verdict: " + ("every file verified" if ok else "FAILED"), runner=runner)
-    return 0 if ok else VerificationError.exit_code
+    # A wheel built from sdist X is verified only with X itself: same name, same bytes.
+    mismatches = wheel_source_mismatches(claims, verified)
+    for mismatch in mismatches:
+        emit(f"  FAIL {mismatch.describe()}", runner=runner)
+    return ok and not mismatches
 
 
 def _parser() -> argparse.ArgumentParser:

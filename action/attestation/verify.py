@@ -19,7 +19,12 @@ from sigstore.verify.policy import AllOf, OIDCIssuer
 from action.attestation.dsse import Envelope, pae, read_envelopes
 from action.attestation.keyless import sigstore_verifier
 from action.attestation.keys import PublicKey, keyid_of, load_public_key, verifies
-from action.attestation.statement import PAYLOAD_TYPE, ProvenanceClaims, read_statement
+from action.attestation.statement import (
+    PAYLOAD_TYPE,
+    ProvenanceClaims,
+    WheelSource,
+    read_statement,
+)
 from action.digests import sha256_file
 from action.errors import ConfigError, VerificationError
 
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FileStatus",
     "FileVerdict",
+    "SourceMismatch",
     "Verdict",
     "WorkflowIdentity",
     "check_origin",
@@ -37,6 +43,7 @@ __all__ = [
     "files_in",
     "verify_envelope",
     "verify_provenance",
+    "wheel_source_mismatches",
 ]
 
 GITHUB_OIDC_ISSUER: Final = "https://token.actions.githubusercontent.com"
@@ -88,6 +95,36 @@ class Verdict:
     @property
     def problems(self) -> tuple[FileVerdict, ...]:
         return tuple(f for f in self.files if not f.ok)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMismatch:
+    """A lane's provenance says its wheels were built from an sdist that is not among the
+    verified files with that sha256 (`actual`: the verified file's, None if none verified)."""
+
+    lane: str
+    source: WheelSource
+    actual: str | None = None
+
+    def describe(self) -> str:
+        sdist = self.source.sdist
+        said = (f"lane {self.lane}'s provenance says its {' '.join(self.source.parts)} wheels "
+                f"were built from {sdist.name} (sha256 {sdist.sha256})")
+        if self.actual is None:
+            return f"{said}, which is not among the verified files"
+        return f"{said}, but the verified {sdist.name} has sha256 {self.actual}"
+
+
+def wheel_source_mismatches(
+    claims: Iterable[ProvenanceClaims], verified: Mapping[str, str]
+) -> tuple[SourceMismatch, ...]:
+    """Each wheel-source sdist a provenance names that is not a verified file (name -> sha256
+    of the files that verified) with the same sha256."""
+    return tuple(
+        SourceMismatch(claim.lane, source, verified.get(source.sdist.name))
+        for claim in claims for source in claim.wheel_sources
+        if verified.get(source.sdist.name) != source.sdist.sha256
+    )
 
 
 def verify_provenance(
