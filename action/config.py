@@ -42,6 +42,13 @@ _IDENTIFIER = re.compile(r"(cp|pp|gp)\d{2,3}t?(-[a-z0-9_]+)?|\*")
 TRUE = frozenset({"true", "yes", "1", "on"})
 FALSE = frozenset({"false", "no", "0", "off", ""})
 
+# PyPI's own limit per file unless a project asked for more (100 MiB).
+DEFAULT_MAX_DIST_SIZE = "100MiB"
+_SIZE_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+
 # Every input of action.yml, with its default when the runner gives none.
 INPUTS: dict[str, str] = {
     "step": "auto",
@@ -63,6 +70,7 @@ INPUTS: dict[str, str] = {
     "require-approval": "true",
     "signing-key": "",
     "debug": "false",
+    "max-dist-size": DEFAULT_MAX_DIST_SIZE,
 }
 
 
@@ -125,6 +133,17 @@ def parse_bool(name: str, value: str) -> bool:
     raise ConfigError(f"input `{name}` must be true or false, not {value!r}")
 
 
+def parse_size(name: str, value: str) -> int:
+    """A size input: bytes, or a number with a unit (100MiB, 1.5GB, 500k)."""
+    match = _SIZE_TEXT.fullmatch(value.strip())
+    unit = _UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None or float(match.group(1)) <= 0:
+        raise ConfigError(f"input `{name}` must be a size such as 100MiB or 2GB, not {value!r}",
+                          hint=f"Give `{name}` in bytes or with a unit (KiB, MiB, GiB, kB, MB, "
+                          f"GB); the default is {DEFAULT_MAX_DIST_SIZE}.")
+    return int(float(match.group(1)) * unit)
+
+
 def split_words(value: str) -> tuple[str, ...]:
     return tuple(w for w in re.split(r"[\s,]+", value) if w)
 
@@ -171,6 +190,7 @@ class Config:
     debug: bool
     run: RunFacts
     wheel_source: str = "sdist"  # what cibuildwheel builds from: the lane's sdist, or "checkout"
+    max_dist_size: int = 100 * 2**20  # DEFAULT_MAX_DIST_SIZE
     github_token: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
     test_password: str = field(default="", repr=False)
@@ -403,6 +423,7 @@ def from_env(env: Mapping[str, str]) -> Config:
         debug=parse_bool("debug", read_input(env, "debug")),
         run=run_facts(env),
         wheel_source=check_wheel_source(read_input(env, "wheel-source"), parts),
+        max_dist_size=parse_size("max-dist-size", read_input(env, "max-dist-size")),
         github_token=secrets["github-token"] or env.get("GITHUB_TOKEN", ""),
         password=secrets["password"],
         test_password=secrets["test-password"],

@@ -27,6 +27,8 @@ __all__ = [
     "DuplicateDraftsError",
     "EventError",
     "FileExistsOnIndexError",
+    "FileTooLargeError",
+    "ForeignDistError",
     "GitHubError",
     "GuardError",
     "ImmutableReleaseError",
@@ -223,6 +225,29 @@ class UnsafeInputError(ReleaseError):
     fix = (
         "Nothing was used or uploaded. Remove the file or release asset the message names (it "
         "did not come from this action), then re-run."
+    )
+
+
+class ForeignDistError(ReleaseError):
+    """A dist file is not this release's: another project or version, or its insides disagree with its name."""  # noqa: E501 - one line for README's table
+
+    exit_code = 19
+    title = "not this release's file"
+    fix = (
+        "Nothing was recorded or uploaded. Remove the file the message names from the dist "
+        "directory (only this project's files of this tag, as a build backend made them, are "
+        "released), then re-run."
+    )
+
+
+class FileTooLargeError(ReleaseError):
+    """A file in the dist directory is larger than the `max-dist-size` input allows."""
+
+    exit_code = 20
+    title = "file too large"
+    fix = (
+        "Nothing was recorded or uploaded. Find out why the file is this large and build it "
+        "again, or, when the index takes files this large, raise the `max-dist-size` input."
     )
 
 

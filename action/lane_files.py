@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from action import dists
 from action.digests import sha256_file
 from action.errors import DigestMismatchError, ReleaseError, VerificationError
+from action.intake import check_entry
 from statemachine.ledger import is_sdist, is_wheel
 from statemachine.records import FileRef
 
@@ -46,15 +47,20 @@ def files_dir(job: Job) -> Path:
 
 
 def present_files(job: Job) -> list[FileRef]:
-    """Dists in the dist directory that no other lane owns (files handed over by other jobs)."""
+    """Dists in the dist directory that no other lane owns (files handed over by other jobs).
+
+    Each is checked before it is read (`action.intake.check_entry`: a safe name, a regular
+    file of its own, not too large): whatever else sits there under a dist's name stops the
+    job before anything is recorded."""
     folder = job.config.dist_dir
     if not folder.is_dir():
         return []
     state = job.log.state
     found = []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or not (is_wheel(path.name) or is_sdist(path.name)):
+        if not (is_wheel(path.name) or is_sdist(path.name)):
             continue
+        check_entry(path, max_size=job.config.max_dist_size)
         owner = state.owner_of(path.name)
         if owner in {None, job.config.lane}:
             found.append(file_ref(path))

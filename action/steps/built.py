@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
+from action import intake
 from action.builders.checks import check_dist
 from action.builders.identifiers import compare_identifiers
 from action.builders.sdist import build_pure_wheel, build_sdist
@@ -26,7 +27,7 @@ from action.logs import get_logger
 from action.progress import BuildingPart
 from action.tags import check_checkout
 from action.versioning import check_built_version
-from action.window import check_window
+from action.window import check_window, project_of
 from statemachine.ledger import TAKEN_IN, is_sdist, is_wheel, manifest_digest
 from statemachine.payloads import BuildFinished, BuildStarted, Built, FileRecorded
 from statemachine.records import Image
@@ -159,8 +160,13 @@ def take_in(job: Job, step: Step) -> None:
     lane = job.lane
     check_window(job, lane.opened.version, doing="before taking in the handed-over files")
     records = []
+    # The release's project: pyproject's [project] name or a file already recorded; when
+    # neither is known yet, every file taken in here must name the same project.
+    project = project_of(job) or intake.one_project(step.names)
     for name in step.names:
         path = job.config.dist_dir / name
+        project = intake.check_dist(path, project=project, version=lane.opened.version,
+                                    max_size=job.config.max_dist_size).project
         check_built_version(path, lane.opened.tag, job.config.project_dir)
         check_dist(path, lane.opened.tag)
         records.append(FileRecorded(part=TAKEN_IN, file=file_ref(path), origin="taken-in"))

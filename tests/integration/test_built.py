@@ -9,22 +9,30 @@ import pytest
 
 from action import pipeline
 from action.attestation.keys import generate_key
-from action.errors import DigestMismatchError
+from action.errors import DigestMismatchError, ForeignDistError, UnsafeInputError
 from action.steps.built import expected_wheels
+from statemachine.payloads import FileRecorded
+from statemachine.plan import StopKind
 from tests.integration.harness import (
+    NAME,
+    SDIST,
     TAG,
+    VERSION,
     WHEEL,
     ProcessDied,
     Progress,
+    Uploads,
     World,
     _git,
     build,
     make_project,
     sha256,
 )
+from tests.many_dists import write_wheel
 
 if TYPE_CHECKING:
     from pathlib import Path
+
 
 
 def test_a_file_changed_after_it_was_built_is_caught_before_attesting(tmp_path, testpypi, pypi):
@@ -99,3 +107,52 @@ def test_the_gate_reads_the_wheel_source_sdists_configuration(tmp_path, testpypi
     checkout = world.job(tmp_path / "checkout-job", parts=(), platforms=("linux",),
                          wheel_source="checkout", dist_dir=dist, in_environment=False)
     assert expected_wheels(checkout) == ["cp313-manylinux_x86_64"]
+
+
+def test_a_handed_over_wheel_of_another_project_is_refused_and_a_rerun_without_it_finishes(
+        tmp_path, testpypi, pypi):
+    """Issue 11: `requests-1.0.0-...whl` in the dist directory was taken in and attached. Now
+    the take-in refuses it before it is recorded, nothing is uploaded, and once it is removed
+    a rerun publishes the release."""
+    private, _public = generate_key()
+    world = World(make_project(tmp_path / "p"), tmp_path / "store", private,
+                  {"testpypi": testpypi, "pypi": pypi})
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    foreign = write_wheel(dist, "requests", VERSION, "py3-none-any", 64)
+    uploads = Uploads()
+    job = world.job(tmp_path / "job", dist_dir=dist, uploads=uploads)
+    with pytest.raises(ForeignDistError) as caught:
+        pipeline.run(job)
+    assert caught.value.message == (f"{foreign.name} is a file of the project 'requests', not "
+                                    f"of '{NAME}' (this release's)")
+    recorded = [e.payload.file.name for e in job.log.events
+                if isinstance(e.payload, FileRecorded)]
+    assert recorded == [SDIST, WHEEL]  # the lane's own files, built before the take-in
+    assert uploads.done == []
+
+    foreign.unlink()
+    rerun = world.job(tmp_path / "rerun", dist_dir=dist, uploads=uploads)
+    assert pipeline.run(rerun).stop.kind is StopKind.DONE
+    assert sorted(uploads.done) == [(index, name, "uploaded") for index in ("pypi", "testpypi")
+                                    for name in sorted((SDIST, WHEEL))]
+
+
+def test_a_symlink_in_the_dist_directory_is_refused_before_anything_is_read(
+        tmp_path, testpypi, pypi):
+    """Issue 11: a symlink in the dist directory to a file outside the workspace was followed."""
+    private, _public = generate_key()
+    world = World(make_project(tmp_path / "p"), tmp_path / "store", private,
+                  {"testpypi": testpypi, "pypi": pypi})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = write_wheel(outside, NAME, VERSION, "py3-none-any", 64)
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / target.name).symlink_to(target)
+    job = world.job(tmp_path / "job", parts=(), dist_dir=dist)
+    with pytest.raises(UnsafeInputError) as caught:
+        pipeline.run(job)
+    assert caught.value.message.startswith(f"{target.name} in the dist directory is a symlink "
+                                           f"pointing to {str(target)!r}")
+    assert len(job.log) == 0
