@@ -2,6 +2,10 @@
 
 Every adapter that talks to a server (the package indexes, GitHub) retries what may pass (5xx,
 429, timeouts, dropped connections) with exponential backoff and jitter, never a refusal (4xx).
+Each request is retried on its own, within a time budget rather than a number of attempts
+(`Backoff.budget`, ten minutes by default: about what a GitHub or PyPI incident of the
+flaky kind lasts), so a job rides out an incident instead of giving up after a few tries; the
+budget counts the waits and the time the failed attempts took.
 A server that says how long to wait (a rate limit) is waited out without counting a failure,
 up to a ceiling. A write whose answer was lost is looked for (`settle`) before it is repeated.
 Each adapter says which of its failures pass and what giving up tells the user.
@@ -26,15 +30,22 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 
+DEFAULT_BUDGET = 600.0  # seconds one request may spend failing and waiting before giving up
+
+
 @dataclass(frozen=True, kw_only=True)
 class Backoff:
-    """Exponential backoff with jitter; `sleep` and `jitter` are injectable for tests."""
+    """Exponential backoff with jitter within a time budget; `sleep`, `jitter` and `clock`
+    are injectable for tests. `budget`: seconds of failures and waits one request may take;
+    `attempts`: an upper bound on tries as well (None: the budget alone decides)."""
 
-    attempts: int = 5
+    budget: float = DEFAULT_BUDGET
+    attempts: int | None = None
     base: float = 2.0
     cap: float = 60.0
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random  # uniform in [0, 1)
+    clock: Callable[[], float] = time.monotonic  # times the failed attempts
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt `attempt` (0-based): half fixed, half jitter."""
@@ -76,8 +87,9 @@ class Retrying:
         """`attempt` until it succeeds. After a failure that may have been applied (a write
         whose answer was lost), `settle` looks at what exists and returns the result if the
         write did land; None means: try again."""
-        failures, waited = 0, 0.0
+        failures, waited, spent = 0, 0.0, 0.0
         while True:
+            began = self.backoff.clock()
             try:
                 return attempt()
             except self.retryable as exc:
@@ -88,7 +100,8 @@ class Retrying:
                 if not verdict:
                     raise
                 failures += 1
-                self._back_off(what, exc, failures)
+                spent += max(0.0, self.backoff.clock() - began)
+                spent += self._back_off(what, exc, failures, spent)
             if settle is not None and (landed := settle()) is not None:
                 log.info(self._event("write_landed"), what=what)
                 return landed
@@ -104,10 +117,18 @@ class Retrying:
         self.backoff.sleep(wait.seconds)
         return waited + wait.seconds
 
-    def _back_off(self, what: str, exc: BaseException, failures: int) -> None:
-        if failures >= self.backoff.attempts:
-            raise self.give_up(what, failures, exc) from exc
+    def _back_off(self, what: str, exc: BaseException, failures: int, spent: float) -> float:
+        """Wait before the next try and return how long; give up when the attempts are used
+        up or the wait would take the request past its time budget."""
         delay = self.backoff.delay(failures - 1)
+        attempts = self.backoff.attempts
+        if (attempts is not None and failures >= attempts) or spent + delay > self.backoff.budget:
+            log.warning(self._event("gave_up"), what=what, reason=self.describe(exc),
+                        attempts=failures, seconds=round(spent, 1),
+                        budget_seconds=self.backoff.budget)
+            raise self.give_up(what, failures, exc) from exc
         log.warning(self._event("retry"), what=what, reason=self.describe(exc),
-                    attempt=failures, wait_seconds=round(delay, 2))
+                    attempt=failures, wait_seconds=round(delay, 2),
+                    budget_left_seconds=round(self.backoff.budget - spent - delay, 1))
         self.backoff.sleep(delay)
+        return delay

@@ -109,3 +109,72 @@ class TestRetrying:
             assert policy([]).run("create", attempt, settle=lambda: "found") == "found"
         assert calls == ["post"]
         assert logs[-1]["event"] == "test.write_landed"
+
+
+class FakeTime:
+    """A clock that each failed attempt moves by `per_attempt` seconds, and sleeps move too."""
+
+    def __init__(self, per_attempt: float = 0.0) -> None:
+        self.now, self.per_attempt, self.waits = 0.0, per_attempt, []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+    def failing(self, exc: BaseException, times: int, result: object = "ok"):
+        left = [times]
+
+        def attempt():
+            self.now += self.per_attempt
+            if left[0]:
+                left[0] -= 1
+                raise exc
+            return result
+
+        return attempt
+
+
+def budgeted(fake: FakeTime, budget: float, **options) -> Retrying:
+    return Retrying(
+        backoff=Backoff(budget=budget, base=1.0, cap=30.0, sleep=fake.sleep, clock=fake.clock,
+                        jitter=lambda: 0.0, **options),
+        system="test", retryable=(PassingError,),
+        give_up=lambda what, n, exc: GaveUpError(f"{what}: {n} times, last {exc}"))
+
+
+class TestTimeBudget:
+    def test_a_request_is_retried_for_minutes_not_a_count_of_attempts(self):
+        """Twelve failures in a row (a GitHub incident of a few minutes): the request still
+        succeeds within the default ten minutes; no count of attempts stops it first."""
+        fake = FakeTime(per_attempt=1.0)
+        retry = budgeted(fake, Backoff().budget)
+        assert retry.run("download", fake.failing(PassingError("502"), 12)) == "ok"
+        assert len(fake.waits) == 12
+        assert fake.now < 600
+
+    def test_it_gives_up_when_the_next_wait_would_pass_the_budget(self):
+        """Waits 0.5, 1, 2, 4 use 7.5 of 10 s; the next (8) would pass it: the adapter's error,
+        without sleeping that last wait."""
+        fake = FakeTime()
+        with capture_logs() as logs, pytest.raises(GaveUpError, match="read: 5 times, last 502"):
+            budgeted(fake, 10.0).run("read", fake.failing(PassingError("502"), 99))
+        assert fake.waits == [0.5, 1.0, 2.0, 4.0]
+        assert logs[-1]["event"] == "test.gave_up"
+        assert logs[-1]["budget_seconds"] == 10.0
+
+    def test_the_time_failed_attempts_take_counts(self):
+        """Attempts that time out after 4 s each use the budget up sooner: 4 + 0.5 + 4 + 1 +
+        4 = 13.5 s, and the next wait (2) would pass 15."""
+        fake = FakeTime(per_attempt=4.0)
+        with pytest.raises(GaveUpError, match="read: 3 times"):
+            budgeted(fake, 15.0).run("read", fake.failing(PassingError("timeout"), 99))
+        assert fake.waits == [0.5, 1.0]
+
+    def test_attempts_still_bound_the_tries_when_given(self):
+        fake = FakeTime()
+        with pytest.raises(GaveUpError, match="read: 2 times"):
+            budgeted(fake, 600.0, attempts=2).run("read", fake.failing(PassingError("502"), 9))
+        assert fake.waits == [0.5]
