@@ -1,12 +1,13 @@
 """test-published and published: the approved bytes, from the draft, to Test PyPI then PyPI.
 
 Before anything is uploaded, every file is downloaded from the draft (what the reviewer saw,
-several at a time), checked against the ledger and the signed provenance, and the index is read
-once: a file it holds with other bytes stops the whole batch before the first upload. The
-intents are stored, then the index takes the batch (several uploads at a time, one session) and
-is read once more to confirm it; a file sent with its PEP 740 attestation (trusted publishing)
-is confirmed only when the index's Integrity API names this workflow's publisher. The results
-are stored with the next snapshot.
+several at a time), checked against the ledger and the signed provenance, and every index the
+lane still uploads to is read once: a file any of them holds with other bytes stops the lane
+before the first upload to any (PyPI holding other bytes stops it before Test PyPI gets a
+file). The intents are stored, then the index takes the batch (several uploads at a time, one
+session) and is read once more to confirm it; a file sent with its PEP 740 attestation (trusted
+publishing) is confirmed only when the index's Integrity API names this workflow's publisher.
+The results are stored with the next snapshot.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from action.index import Dist, Outcome, project_of
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.progress import FileUploaded, Notice
-from action.window import check_window
+from action.window import check_window, indexes_of
 from statemachine.ledger import upload_order
 from statemachine.payloads import Published, TestPublished, UploadConfirmed, UploadStarted
 
@@ -74,6 +75,19 @@ def _preflight(index: PackageIndex, files: list[FileRef]) -> dict[str, str]:
     return held
 
 
+def _preflight_all(job: Job, index_name: str, files: list[FileRef]) -> dict[str, str]:
+    """`_preflight` of every index the lane still uploads to, this one last; what this one
+    holds. An index later in the order holding other bytes stops the lane here, before this
+    index (or any) is sent a file that could then never be published everywhere."""
+    lane = job.lane
+    later = [n for n in indexes_of(job) if n != index_name]
+    for name in later:
+        pending = [f for f in lane.dists() if f.name not in lane.indexes[name].confirmed]
+        if pending:
+            _preflight(job.services.indexes(name), pending)
+    return _preflight(job.services.indexes(index_name), files)
+
+
 def _attestation(file: FileRef) -> str:
     return f"{file.name}.publish.attestation"
 
@@ -92,7 +106,7 @@ def upload(job: Job, step: Step) -> None:
     signed_files = [f for f in (lane.provenance, lane.bundle) if f is not None]
     _verify_provenance(job, paths, fetch_reviewed(job, signed_files, listing))
     index = job.services.indexes(index_name)
-    held = _preflight(index, files)
+    held = _preflight_all(job, index_name, files)
     check_window(job, lane.opened.version, doing=f"before uploading anything to {index_name}",
                  pending={index_name: [f.name for f in files if f.name not in held]})
     record = lane.indexes[index_name]
