@@ -117,9 +117,15 @@ def plan(state: ReleaseState, request: Request) -> Plan:
         steps += _attach_steps(lane, ())
     if StepInput.RELEASE in phases and lane.state.rank <= State.ATTESTED.rank:
         steps += _release_steps(lane, request)
-    if StepInput.PUBLISH in phases and request.may_publish:
+    if StepInput.PUBLISH in phases and request.may_publish and not _undrafted(lane, request):
         steps += _publish_steps(lane, request)
     return Plan(tuple(steps), _stop(lane, request, steps))
+
+
+def _undrafted(lane: LaneState, request: Request) -> bool:
+    """A publishing job meets a lane whose draft is not finished (and will not finish it)."""
+    return (StepInput.RELEASE not in _PHASES[request.step]
+            and lane.state.rank < State.DRAFTED.rank)
 
 
 def _plan_new_lane(state: ReleaseState, request: Request) -> Plan:
@@ -267,6 +273,12 @@ def _stop(lane: LaneState, request: Request, steps: list[Step]) -> Stop:
         return Stop(StopKind.DONE, f"lane {lane.name!r} is published")
     phases = _PHASES[request.step]
     publishes = StepInput.PUBLISH in phases
+    if publishes and _undrafted(lane, request):
+        return Stop(StopKind.BLOCKED,
+                    f"lane {lane.name!r} is {lane.state.value}: its draft is not finished, so "
+                    "there is nothing to approve or publish yet; run the `release` step first "
+                    "(it checks the files, attests them and finishes the draft), then approve "
+                    f"the `{request.approval_environment}` environment")
     if publishes and not request.may_publish and lane.state.rank >= State.DRAFTED.rank:
         return Stop(StopKind.NEEDS_APPROVAL,
                     f"approve the `{request.approval_environment}` environment: the publishing "

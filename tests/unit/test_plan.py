@@ -152,3 +152,22 @@ def test_plan_is_pure_and_repeatable():
     request = Request(step=StepInput.AUTO, parts=("linux",), present=(MAIN_FILES[0],))
     assert plan(story.log.state, request) == plan(story.log.state, request)
     assert story.log.to_bytes() == before
+
+
+def test_publishing_a_lane_that_is_only_built_says_what_must_happen_first():
+    """Issue 11: `step: publish` on a built lane failed with an internal message about an
+    empty manifest digest. It plans nothing and names the release step, in or out of the
+    approval environment."""
+    story = Story()
+    story.open()
+    story.release()
+    story.build()
+    for may_publish in (True, False):
+        p = plan(story.log.state, Request(step=StepInput.PUBLISH, may_publish=may_publish))
+        assert p.steps == ()
+        assert p.stop.kind is StopKind.BLOCKED
+        assert p.stop.message.startswith("lane 'main' is built: its draft is not finished")
+        assert "run the `release` step first" in p.stop.message
+    # A job that also releases goes on through the draft to publishing.
+    p = plan(story.log.state, Request(step=StepInput.AUTO, may_publish=True))
+    assert StepKind.SEAL_DRAFT in kinds(p) and StepKind.APPROVE in kinds(p)
