@@ -19,6 +19,7 @@ from statemachine.errors import (
 )
 
 __all__ = [
+    "ApprovalError",
     "BuildError",
     "CommandError",
     "ConfigError",
@@ -248,6 +249,18 @@ class FileTooLargeError(ReleaseError):
     fix = (
         "Nothing was recorded or uploaded. Find out why the file is this large and build it "
         "again, or, when the index takes files this large, raise the `max-dist-size` input."
+    )
+
+
+class ApprovalError(ReleaseError):
+    """An approval the log records is not one GitHub recorded for the run that recorded it."""
+
+    exit_code = 21
+    title = "approval not recorded by GitHub"
+    fix = (
+        "Nothing was uploaded. The state log can be changed by anyone who can write the "
+        "release's assets: find out who wrote it, delete the draft release and release the "
+        "commit again under a new tag, approved in the environment's job."
     )
 
 

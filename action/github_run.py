@@ -67,12 +67,25 @@ class GitHubApprovals:
             return []
         if self._read is None:
             self._read = self.store.approvals(int(self.run_id))
-        return [
-            ApprovalRecord(login=a.login, at=a.at or datetime.now(UTC), comment=a.comment,
-                           environments=a.environments)
-            for a in self._read
-            if a.state == "approved" and environment in a.environments
-        ]
+        return _records(self._read, environment)
+
+    def of_run(self, run_id: str, environment: str) -> list[ApprovalRecord] | None:
+        """GitHub's approvals of another run (or this one): a run id that is not GitHub's
+        has none."""
+        if run_id == self.run_id:
+            return self.approvals(environment)
+        if not run_id.isdigit():
+            return []
+        return _records(self.store.approvals(int(run_id)), environment)
+
+
+def _records(read: list[Approval], environment: str) -> list[ApprovalRecord]:
+    return [
+        ApprovalRecord(login=a.login, at=a.at or datetime.now(UTC), comment=a.comment,
+                       environments=a.environments, at_known=a.at is not None)
+        for a in read
+        if a.state == "approved" and environment in a.environments
+    ]
 
 
 def in_environment(config: Config, approvals: GitHubApprovals) -> bool:

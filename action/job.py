@@ -40,6 +40,7 @@ class ApprovalRecord:
     at: datetime
     comment: str
     environments: tuple[str, ...]
+    at_known: bool = True  # False: the source gave no time (`at` is when it was read)
 
 
 class TagSource(Protocol):
@@ -51,7 +52,15 @@ class TagSource(Protocol):
 
 
 class ApprovalSource(Protocol):
-    def approvals(self, environment: str) -> list[ApprovalRecord]: ...
+    def approvals(self, environment: str) -> list[ApprovalRecord]:
+        """The approvals of `environment` in this job's run."""
+        ...
+
+    def of_run(self, run_id: str, environment: str) -> list[ApprovalRecord] | None:
+        """The approvals of `environment` in the run `run_id` as GitHub recorded them (the
+        run that recorded an approval in the log); None where no such record exists to
+        check against (a rehearsal: its log never leaves the machine)."""
+        ...
 
 
 @dataclass(slots=True, kw_only=True)

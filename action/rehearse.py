@@ -171,6 +171,9 @@ class LocalApprovals:
         self.out = out
         self.answer = ""
 
+    def of_run(self, _run_id: str, _environment: str) -> None:
+        """A rehearsal's log stays on this machine: its approval is not checked again."""
+
     def approvals(self, environment: str) -> list[ApprovalRecord]:
         if not self.approve and self.interactive:
             self.out(f"Approve the `{environment}` environment: publish exactly these files? "

@@ -17,14 +17,21 @@ from typing import TYPE_CHECKING
 from action import report
 from action.attestation.keyless import named_trust_config
 from action.attestation.verify import verify_provenance
-from action.errors import DigestMismatchError, ReleaseError, VerificationError
+from action.errors import ApprovalError, DigestMismatchError, ReleaseError, VerificationError
 from action.index import Dist, Outcome, project_of
+from action.job import utc_text
 from action.lane_files import fetch_reviewed, verify_draft
 from action.logs import get_logger
 from action.progress import FileUploaded, Notice
 from action.window import check_window, indexes_of
 from statemachine.ledger import upload_order
-from statemachine.payloads import Published, TestPublished, UploadConfirmed, UploadStarted
+from statemachine.payloads import (
+    Approved,
+    Published,
+    TestPublished,
+    UploadConfirmed,
+    UploadStarted,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,6 +95,50 @@ def _preflight_all(job: Job, index_name: str, files: list[FileRef]) -> dict[str,
     return _preflight(job.services.indexes(index_name), files)
 
 
+def check_approval(job: Job) -> None:
+    """The lane's approval is one GitHub recorded: the run that recorded it in the log has an
+    approval of the environment by that person, at that time, before the event was written.
+    The log alone is never taken for it (anyone who can write the release's assets can write
+    the log); an opt-out counts only where this job's workflow opts out too."""
+    lane, config = job.lane, job.config
+    approval = lane.approval
+    if approval is None:  # pragma: no cover - the machine requires approved first
+        raise ApprovalError("the lane has no approval")
+    events = [e for e in job.log.events if e.lane == lane.name and isinstance(e.payload, Approved)]
+    recorded = events[-1]
+    run = recorded.cause.run_id
+    if approval.opted_out:
+        if config.require_approval:
+            raise ApprovalError(
+                f"the log records that run {run} published without review (require-approval: "
+                "false), but this job's workflow requires approval",
+                hint="Nothing was uploaded. If the workflow opts out on purpose, set "
+                "`require-approval: false` in this job too; otherwise start over with a new "
+                "tag, approved in the environment's job.")
+        return
+    found = job.services.approvals.of_run(run, approval.environment)
+    if found is None:
+        return  # a rehearsal: the local log is its own record
+    said = f"{approval.approver} approved `{approval.environment}` at {approval.approved_at}"
+    matching = [r for r in found if r.login == approval.approver
+                and (not r.at_known or utc_text(r.at) == approval.approved_at)]
+    if not matching:
+        seen = ", ".join(sorted({f"{r.login} at {utc_text(r.at)}" if r.at_known else r.login
+                                 for r in found})) or "none"
+        raise ApprovalError(
+            f"the log records that {said} in run {run}, but GitHub's approvals of that run "
+            f"say otherwise ({seen}): this approval was not recorded by the action",
+            hint=ApprovalError.fix)
+    real = min(r.at for r in matching if r.at_known) if any(r.at_known for r in matching) \
+        else None
+    if real is not None and recorded.at < real.replace(microsecond=0):
+        raise ApprovalError(
+            f"the log records that {said}, in an event written at {utc_text(recorded.at)}, "
+            f"before GitHub recorded that approval ({utc_text(real)}): an approval is "
+            "recorded after it is given, so this event was placed there by someone else",
+            hint=ApprovalError.fix)
+
+
 def _attestation(file: FileRef) -> str:
     return f"{file.name}.publish.attestation"
 
@@ -98,6 +149,7 @@ def upload(job: Job, step: Step) -> None:
     files = upload_order([lane.files[n].file for n in names])
     if not files:
         return
+    check_approval(job)
     listing = job.services.store.list_assets(job.release_ref().release_id)
     verify_draft(job, listing)
     # The provenance covers every dist of the lane, so all of them are fetched and verified,

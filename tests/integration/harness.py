@@ -111,6 +111,10 @@ class Approvals:
     def approvals(self, environment: str) -> list[ApprovalRecord]:
         return [r for r in self.records if environment in r.environments]
 
+    def of_run(self, _run_id: str, environment: str) -> list[ApprovalRecord]:
+        """Every run of this world has the same approvals."""
+        return self.approvals(environment)
+
 
 def approval(login: str = "reviewer") -> ApprovalRecord:
     return ApprovalRecord(login=login, at=datetime(2026, 1, 2, 9, 30, tzinfo=UTC),

@@ -11,14 +11,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from action import pipeline
 from action.attestation.keys import generate_key
-from action.errors import DigestMismatchError, PackageIndexError, ReleaseError
+from action.errors import ApprovalError, DigestMismatchError, PackageIndexError, ReleaseError
 from action.index import Outcome, PackageIndex
 from action.progress import Notice
 from statemachine.payloads import Approved, UploadStarted
@@ -37,6 +37,7 @@ from tests.integration.harness import (
     Progress,
     Uploads,
     World,
+    approval,
     build,
     held_files,
     make_project,
@@ -275,6 +276,70 @@ def test_no_approval_is_refused(world, tmp_path, servers):
     assert job.lane.state is State.DRAFTED and job.lane.approval is None
     assert uploads.done == []
     assert all(held_files(server.packages) == [] for server in servers.values())
+
+
+class ForgedApprovals(Approvals):
+    """The log's approval is what `approvals` says (a forger's); GitHub's record of the run
+    is `real`."""
+
+    def __init__(self, forged: list, real: list) -> None:
+        super().__init__(forged)
+        self.real = real
+
+    def of_run(self, _run_id: str, environment: str) -> list:
+        return [r for r in self.real if environment in r.environments]
+
+
+def test_an_approval_github_did_not_record_is_refused_before_any_upload(world, tmp_path,
+                                                                        servers):
+    """Issue 11: the log (anyone with the build job's token can write it) records an approver
+    who never approved. Checked against GitHub's approvals of the run that recorded it: the
+    lane stops before the first upload, naming both."""
+    uploads = Uploads()
+    job = world.job(tmp_path / "job", uploads=uploads, approvals=ForgedApprovals(
+        [approval("mallory")], [approval("reviewer")]))
+    with pytest.raises(ApprovalError) as caught:
+        pipeline.run(job)
+    assert caught.value.message == (
+        "the log records that mallory approved `publish` at 2026-01-02T09:30:00Z in run 4242, "
+        "but GitHub's approvals of that run say otherwise (reviewer at 2026-01-02T09:30:00Z): "
+        "this approval was not recorded by the action")
+    assert caught.value.exit_code == 21
+    assert uploads.done == []
+    assert all(held_files(server.packages) == [] for server in servers.values())
+
+
+def test_an_approved_event_written_before_the_real_approval_is_not_trusted(world, tmp_path,
+                                                                           servers):
+    """Issue 11: an `approved` event placed in the log before the reviewer approved was kept.
+    Its time is GitHub's, but the event was written before it: refused."""
+    uploads = Uploads()
+    job = world.job(tmp_path / "job", uploads=uploads)
+    job.services.clock = lambda: datetime(2026, 1, 2, 9, 0, tzinfo=UTC)  # before 09:30
+    with pytest.raises(ApprovalError) as caught:
+        pipeline.run(job)
+    assert caught.value.message.endswith(
+        "in an event written at 2026-01-02T09:00:00Z, before GitHub recorded that approval "
+        "(2026-01-02T09:30:00Z): an approval is recorded after it is given, so this event was "
+        "placed there by someone else")
+    assert uploads.done == []
+
+
+def test_an_opt_out_in_the_log_counts_only_where_the_workflow_opts_out(world, tmp_path,
+                                                                        servers):
+    """The log says the review was opted out; a job that requires approval refuses to go on."""
+    first = world.job(tmp_path / "first", approvals=Approvals([]), require_approval=False,
+                      uploads=Uploads(die_after=0))  # killed as its first upload starts
+    with pytest.raises(ProcessDied):
+        pipeline.run(first)
+    uploads = Uploads()
+    job = world.job(tmp_path / "job", approvals=Approvals([]), uploads=uploads)
+    with pytest.raises(ApprovalError, match=r"published without review \(require-approval: "
+                       r"false\), but this job's workflow requires approval"):
+        pipeline.run(job)
+    assert uploads.done == []
+    opted = world.job(tmp_path / "opted", approvals=Approvals([]), require_approval=False)
+    assert pipeline.run(opted).stop.kind is StopKind.DONE
 
 
 def test_opting_out_of_approval_is_recorded_as_such(world, tmp_path):
