@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from action.index import PackageIndex
-    from action.job import Job
+    from action.job import ApprovalRecord, Job
+    from action.stores.base import AssetInfo
+    from statemachine.events import Event
     from statemachine.plan import Step
     from statemachine.records import FileRef
 
@@ -119,6 +121,13 @@ def check_approval(job: Job) -> None:
     found = job.services.approvals.of_run(run, approval.environment)
     if found is None:
         return  # a rehearsal: the local log is its own record
+    _check_against_github(approval, recorded, found)
+
+
+def _check_against_github(approval: Approved, recorded: Event,
+                          found: list[ApprovalRecord]) -> None:
+    """The approval the log records is one of GitHub's for that run, given before the event."""
+    run = recorded.cause.run_id
     said = f"{approval.approver} approved `{approval.environment}` at {approval.approved_at}"
     matching = [r for r in found if r.login == approval.approver
                 and (not r.at_known or utc_text(r.at) == approval.approved_at)]
@@ -151,12 +160,7 @@ def upload(job: Job, step: Step) -> None:
         return
     check_approval(job)
     listing = job.services.store.list_assets(job.release_ref().release_id)
-    verify_draft(job, listing)
-    # The provenance covers every dist of the lane, so all of them are fetched and verified,
-    # also when only some are left to upload (a rerun after some were confirmed).
-    paths = fetch_reviewed(job, lane.dists(), listing)
-    signed_files = [f for f in (lane.provenance, lane.bundle) if f is not None]
-    _verify_provenance(job, paths, fetch_reviewed(job, signed_files, listing))
+    paths = _reviewed_and_verified(job, listing)
     index = job.services.indexes(index_name)
     held = _preflight_all(job, index_name, files)
     check_window(job, lane.opened.version, doing=f"before uploading anything to {index_name}",
@@ -166,13 +170,40 @@ def upload(job: Job, step: Step) -> None:
                if f.name not in record.started]
     if intents:
         job.record_and_flush(lane.name, *intents)
-    made = {a.name: a for a in lane.attestations}
+    batch = _batch(job, files, paths, listing)
+    _note_outcomes(job, index_name, index, files, batch, index.publish(batch, held=held))
+
+
+def _reviewed_and_verified(job: Job, listing: list[AssetInfo]) -> dict[str, Path]:
+    """Every dist of the lane from the draft, checked against the ledger and the provenance.
+
+    The provenance covers every dist of the lane, so all of them are fetched and verified,
+    also when only some are left to upload (a rerun after some were confirmed)."""
+    lane = job.lane
+    verify_draft(job, listing)
+    paths = fetch_reviewed(job, lane.dists(), listing)
+    signed_files = [f for f in (lane.provenance, lane.bundle) if f is not None]
+    _verify_provenance(job, paths, fetch_reviewed(job, signed_files, listing))
+    return paths
+
+
+def _batch(job: Job, files: list[FileRef], paths: dict[str, Path],
+           listing: list[AssetInfo]) -> list[Dist]:
+    """The files to upload, each with its PEP 740 attestation where the lane made one."""
+    made = {a.name: a for a in job.lane.attestations}
     wanted = [made[_attestation(f)] for f in files if _attestation(f) in made]
     attestations = fetch_reviewed(job, wanted, listing)
-    batch = [Dist(paths[f.name], f.sha256,
-                  (attestations[_attestation(f)],) if _attestation(f) in attestations else ())
-             for f in files]
-    outcomes = index.publish(batch, held=held)
+    return [Dist(paths[f.name], f.sha256,
+                 (attestations[_attestation(f)],) if _attestation(f) in attestations else ())
+            for f in files]
+
+
+def _note_outcomes(  # noqa: PLR0917 - one upload batch's parts, in order
+    job: Job, index_name: str, index: PackageIndex, files: list[FileRef], batch: list[Dist],
+    outcomes: list[Outcome | ReleaseError],
+) -> None:
+    """Note each confirmed upload (attested ones once the index names our publisher); the
+    first failure is raised after every success is noted."""
     failure = None
     for number, (file, dist, outcome) in enumerate(zip(files, batch, outcomes, strict=True),
                                                   start=1):
@@ -184,8 +215,8 @@ def upload(job: Job, step: Step) -> None:
         job.services.progress(FileUploaded(index=index_name, name=file.name,
                                            outcome=outcome.value, number=number,
                                            total=len(files)))
-        job.note(lane.name, UploadConfirmed(index=index_name, file=file,
-                                            uploaded=outcome is Outcome.UPLOADED))
+        job.note(job.lane.name, UploadConfirmed(index=index_name, file=file,
+                                                uploaded=outcome is Outcome.UPLOADED))
     if failure is not None:
         raise failure
 

@@ -144,3 +144,30 @@ def test_the_environment_finder_finds_a_read(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("import os\nfrom os import getenv\nx = os.environ.get('A')\n")
     assert environment_reads(path) == [2, 3]
+
+
+MAX_FUNCTION_LINES = 40  # issue 14's measure: a function a newcomer reads on one screen
+
+
+def long_functions(paths: list[Path], root: Path = ROOT) -> list[str]:
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{path.relative_to(root)}: {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_is_longer_than_a_screen():
+    assert long_functions(sorted(project_modules().values())) == []
+
+
+def test_the_length_check_finds_a_long_function(tmp_path):
+    long = tmp_path / "long.py"
+    long.write_text("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES, encoding="utf-8")
+    fine = tmp_path / "fine.py"
+    fine.write_text("def g():\n" + "    x = 1\n" * (MAX_FUNCTION_LINES - 1), encoding="utf-8")
+    expected = f"long.py: f ({MAX_FUNCTION_LINES + 1} lines)"
+    assert long_functions([long, fine], tmp_path) == [expected]
