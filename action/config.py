@@ -164,6 +164,7 @@ class RunFacts:
     sha: str = ""
     ref: str = ""
     oidc: bool = False
+    runner_name: str = ""  # RUNNER_NAME: finds this job among the run's jobs
 
     def cause(self) -> Cause:
         return Cause(run_id=self.run_id, run_attempt=self.run_attempt, job=self.job,
@@ -352,6 +353,7 @@ def run_facts(env: Mapping[str, str]) -> RunFacts:
         ref=env.get("GITHUB_REF", ""),
         oidc=bool(env.get("ACTIONS_ID_TOKEN_REQUEST_URL")
                   and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
+        runner_name=env.get("RUNNER_NAME", ""),
     )
 
 

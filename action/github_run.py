@@ -11,7 +11,7 @@ from action import pipeline, report, runner
 from action.attestation.keys import KeySigner
 from action.attestation.pep740 import ensure_publish_attestations
 from action.attestation.signers import SignerConfig, make_signer
-from action.config import Config, RunnerFiles, from_env, writes_paced
+from action.config import Config, RunFacts, RunnerFiles, from_env, writes_paced
 from action.errors import ConfigError, ReleaseError
 from action.github.store import GitHubStore, open_github_store
 from action.github.transport import GitHubTuning
@@ -61,6 +61,29 @@ class GitHubApprovals:
         self.store, self.run_id = store, run_id
         self._read: list[Approval] | None = None
 
+    def waited_for(self, environment: str, run: RunFacts) -> bool:
+        """Whether GitHub's record of this run shows this job gated by an approval of
+        `environment`: the job (found by its runner, else its name) was created before an
+        approval of the environment and started after it, as a job waiting for its
+        environment's reviewers is. Any other job of the run, started before the approval
+        or created after it, did not wait for it."""
+        records = [r for r in self.approvals(environment) if r.at_known]
+        if not records or not self.run_id.isdigit():
+            return False
+        jobs = [j for j in self.store.run_jobs(int(self.run_id)) if j.status == "in_progress"]
+        mine = ([j for j in jobs if j.runner_name == run.runner_name] if run.runner_name
+                else [j for j in jobs if j.name == run.job])
+        started = mine[0].started_at if len(mine) == 1 else None
+        if started is None:
+            log.info("environment.job-unknown", runner=run.runner_name, job=run.job,
+                     matching=len(mine))
+            return False
+        job = mine[0]
+        waited = any(job.created_at < r.at <= started for r in records)
+        log.info("environment.job", job=job.name, created=job.created_at.isoformat(),
+                 started=started.isoformat(), waited=waited)
+        return waited
+
     def approvals(self, environment: str) -> list[ApprovalRecord]:
         """Read once per job: a job gated by an environment starts after its approval."""
         if not self.run_id.isdigit():
@@ -92,7 +115,9 @@ def in_environment(config: Config, approvals: GitHubApprovals) -> bool:
     """Whether this job runs in the approval environment.
 
     With `id-token: write`, the runner's OIDC token names the job's environment. Without it,
-    an approval of that environment in this run is the evidence the job was gated by it.
+    GitHub's record of the run is the evidence: this job waited for an approval of that
+    environment (created before it, started after it); an approval of the run alone is not,
+    since every job of the run would have it.
     """
     environment = config.approval_environment
     if config.run.oidc:
@@ -103,7 +128,7 @@ def in_environment(config: Config, approvals: GitHubApprovals) -> bool:
         except IdentityError as exc:
             raise ConfigError(f"cannot read this job's OIDC identity: {exc}") from None
         return token is not None and jwt_claims(token).get("environment") == environment
-    return bool(approvals.approvals(environment))
+    return approvals.waited_for(environment, config.run)
 
 
 def _credentials(config: Config, name: str, env: Mapping[str, str]
@@ -222,7 +247,9 @@ def run_action(env: Mapping[str, str]) -> int:
         raise ConfigError(
             f"step `publish` runs only in the job of the `{config.approval_environment}` "
             f"environment, after a reviewer approved it; this job ({config.run.job}) is not "
-            "that job, or nobody approved it",
+            "that job, or nobody approved it (without an OIDC token, GitHub's record of the "
+            "run must show this job waiting for the approval: created before it, started "
+            "after it)",
             hint=f"Give the publish job `environment: {config.approval_environment}` and "
             "protect that environment with required reviewers; grant it `id-token: write` so "
             "the action can read the job's environment from its OIDC token.",

@@ -1,6 +1,6 @@
 """What GitHub knows about the tag and this workflow run: the tag's commit and its date (the
-one `action.tags.TagInfo`), and who approved the run's environments (PyGithub has no wrapper
-for either call we need)."""
+one `action.tags.TagInfo`), who approved the run's environments, and the run's jobs (when
+each was created and started, on which runner). PyGithub has no wrapper for these calls."""
 
 from __future__ import annotations
 
@@ -36,6 +36,17 @@ class Approval:
     at: datetime | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunJob:
+    """One job of a workflow run, as GitHub records it (the jobs API)."""
+
+    name: str
+    status: str  # queued, waiting, in_progress, completed, ...
+    runner_name: str | None
+    created_at: datetime
+    started_at: datetime | None
+
+
 def resolve_tag(http: Transport, repository: str, tag: str) -> TagInfo:
     """The tag's commit (annotated tags peeled) and that commit's committer date."""
     repo = f"/repos/{repository}"
@@ -63,6 +74,27 @@ def approvals(http: Transport, repository: str, run_id: int) -> list[Approval]:
     """Who approved or rejected the run's environment gates."""
     entries = http.retried("GET", f"/repos/{repository}/actions/runs/{run_id}/approvals")
     return [_approval(e) for e in entries]
+
+
+def run_jobs(http: Transport, repository: str, run_id: int) -> list[RunJob]:
+    """The run's jobs, every page."""
+    jobs: list[RunJob] = []
+    for page in range(1, 1000):
+        data = http.retried("GET", f"/repos/{repository}/actions/runs/{run_id}/jobs"
+                            f"?per_page={http.tuning.per_page}&page={page}")
+        found = data.get("jobs") or []
+        jobs += [_run_job(e) for e in found]
+        if not found or len(jobs) >= int(data.get("total_count", 0)):
+            break
+    return jobs
+
+
+def _run_job(entry: Mapping[str, Any]) -> RunJob:
+    started = entry.get("started_at")
+    return RunJob(name=str(entry["name"]), status=str(entry["status"]),
+                  runner_name=entry.get("runner_name"),
+                  created_at=datetime.fromisoformat(entry["created_at"]),
+                  started_at=datetime.fromisoformat(started) if started else None)
 
 
 def _approval(entry: Mapping[str, Any]) -> Approval:

@@ -171,6 +171,10 @@ class GitHubStore:
     def approvals(self, run_id: int) -> list[run.Approval]:
         return run.approvals(self._http, self.repository, run_id)
 
+    @translated
+    def run_jobs(self, run_id: int) -> list[run.RunJob]:
+        return run.run_jobs(self._http, self.repository, run_id)
+
     # -- attestations --------------------------------------------------------------------
 
     @translated

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, unquote
 
@@ -35,6 +35,7 @@ from tests.doubles.github_model import (
     Ids,
     Release,
     Repository,
+    RunJob,
     Urls,
     User,
     approval_json,
@@ -42,6 +43,7 @@ from tests.doubles.github_model import (
     git_sha,
     release_json,
     repository_json,
+    run_job_json,
     untagged,
 )
 from tests.doubles.wire import (
@@ -354,6 +356,7 @@ class GitHubDouble:
             ("GET", REPO + "/git/commits/(?P<sha>[0-9a-f]{40})$", self._get_git_commit),
             ("GET", REPO + "/commits/(?P<ref>.+)$", self._get_commit),
             ("GET", REPO + r"/actions/runs/(?P<run>\d+)/approvals$", self._approvals),
+            ("GET", REPO + r"/actions/runs/(?P<run>\d+)/jobs$", self._run_jobs),
             ("POST", REPO + "/attestations$", self._create_attestation),
             ("GET", REPO + "/attestations/(?P<digest>[^/]+)$", self._attestations),
         ]
@@ -652,6 +655,17 @@ class GitHubDouble:
         body = [approval_json(a, repo, self.urls) for a in repo.approvals if a.run_id == run]
         return json_response(200, body)
 
+    def _run_jobs(self, request: Request, found: re.Match[str]) -> Response:
+        repo = self._repo_for(found)
+        if repo is None:
+            return not_found()
+        run = int(found["run"])
+        jobs = [j for j in repo.jobs if j.run_id == run]
+        page, link = paginate(jobs, request, self.urls.root)
+        body = {"total_count": len(jobs),
+                "jobs": [run_job_json(j, repo, self.urls) for j in page]}
+        return json_response(200, body, {"Link": link} if link else None)
+
     def _create_attestation(self, request: Request, found: re.Match[str]) -> Response:
         repo = self._repo_for(found)
         if repo is None:
@@ -765,8 +779,14 @@ class RepoHandle:
         state: str = "approved",
         comment: str = "",
         environments: Iterable[str] = ("publish",),
+        job: str | None = "publish",
+        runner_name: str | None = None,
     ) -> None:
+        """A reviewer approves the run's environment gate. A gate holds a job: `job` (None:
+        none) is recorded as GitHub does, created (waiting) a minute before the approval and
+        started a second after it, on `runner_name`."""
         with self.double._lock:
+            now = self.double.clock()
             self.state.approvals.append(
                 Approval(
                     run_id=run_id,
@@ -774,9 +794,35 @@ class RepoHandle:
                     comment=comment,
                     environments=list(environments),
                     user=User(login=login, id=self.double._ids()),
-                    at=self.double.clock(),
+                    at=now,
                 )
             )
+        if job is not None and state == "approved":
+            self.add_job(run_id, job, runner_name=runner_name or f"GitHub Actions {run_id}",
+                         created_at=now - timedelta(minutes=1),
+                         started_at=now + timedelta(seconds=1))
+
+    def add_job(
+        self,
+        run_id: int,
+        name: str,
+        *,
+        runner_name: str | None = None,
+        status: str = "in_progress",
+        created_at: datetime | None = None,
+        started_at: datetime | None = None,
+        workflow_name: str = "release",
+    ) -> int:
+        """A job of the run, as the runner reports it (created, then started); its id."""
+        with self.double._lock:
+            now = self.double.clock()
+            head = self.state.refs.get(f"heads/{self.state.default_branch}", "0" * 40)
+            job = RunJob(id=self.double._ids(), run_id=run_id, name=name, status=status,
+                         runner_name=runner_name, created_at=created_at or now,
+                         started_at=started_at or now, head_sha=head,
+                         workflow_name=workflow_name)
+            self.state.jobs.append(job)
+            return job.id
 
     def add_release(
         self, tag: str, *, draft: bool = True, name: str | None = None, prerelease: bool = False

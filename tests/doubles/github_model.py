@@ -226,6 +226,22 @@ class Approval:
 
 
 @dataclass(kw_only=True)
+class RunJob:
+    """One job of a workflow run, as the jobs API lists it: a job gated by an environment is
+    created (waiting) before its approval and starts after it."""
+
+    id: int
+    run_id: int
+    name: str
+    status: str  # queued, waiting, in_progress, completed
+    runner_name: str | None
+    created_at: datetime
+    started_at: datetime
+    head_sha: str
+    workflow_name: str
+
+
+@dataclass(kw_only=True)
 class Attestation:
     id: int
     bundle: Json
@@ -247,6 +263,7 @@ class Repository:
     releases: dict[int, Release] = field(default_factory=dict)
     burned_tags: set[str] = field(default_factory=set)  # used by an immutable release, forever
     approvals: list[Approval] = field(default_factory=list)
+    jobs: list[RunJob] = field(default_factory=list)
     attestations: list[Attestation] = field(default_factory=list)
 
     @property
@@ -451,6 +468,36 @@ def approval_json(approval: Approval, repo: Repository, urls: Urls) -> Json:
             }
             for name in approval.environments
         ],
+    }
+
+
+def run_job_json(job: RunJob, repo: Repository, urls: Urls) -> Json:
+    api, web = urls.repo_api(repo.full_name), urls.repo_web(repo.full_name)
+    running = job.status != "waiting"
+    return {
+        "id": job.id,
+        "run_id": job.run_id,
+        "run_url": f"{api}/actions/runs/{job.run_id}",
+        "run_attempt": 1,
+        "node_id": f"CR_{job.id}",
+        "head_sha": job.head_sha,
+        "url": f"{api}/actions/jobs/{job.id}",
+        "html_url": f"{web}/actions/runs/{job.run_id}/job/{job.id}",
+        "status": job.status,
+        "conclusion": "success" if job.status == "completed" else None,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "completed_at": iso(job.started_at) if job.status == "completed" else None,
+        "name": job.name,
+        "steps": [],
+        "check_run_url": f"{api}/check-runs/{job.id}",
+        "labels": ["ubuntu-latest"],
+        "runner_id": job.id if running else None,
+        "runner_name": job.runner_name if running else None,
+        "runner_group_id": 1 if running else None,
+        "runner_group_name": "GitHub Actions" if running else None,
+        "workflow_name": job.workflow_name,
+        "head_branch": None,
     }
 
 

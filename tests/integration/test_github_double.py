@@ -348,6 +348,30 @@ class TestApprovalsAndAttestations:
         ]
         assert data[0]["environments"][0]["name"] == "publish"
 
+    def test_run_jobs(self, gh, github_repo):
+        """The jobs of a run: when each was created and started, on which runner; a job still
+        waiting for its environment has no runner yet. (Checked against the OpenAPI
+        description like every answer.)"""
+        created = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+        started = datetime(2026, 1, 2, 9, 30, tzinfo=UTC)
+        github_repo.add_job(77, "build", runner_name="GitHub Actions 1", status="completed",
+                            created_at=created, started_at=created)
+        github_repo.add_job(77, "publish", runner_name="GitHub Actions 2", created_at=created,
+                            started_at=started)
+        github_repo.add_job(77, "later", runner_name="GitHub Actions 3", status="waiting")
+        github_repo.add_job(78, "other run", runner_name="GitHub Actions 4")
+        _headers, data = gh.requester.requestJsonAndCheck(
+            "GET", f"{gh.url}/actions/runs/77/jobs", parameters={"per_page": 2})
+        assert data["total_count"] == 3
+        assert [(j["name"], j["status"], j["runner_name"]) for j in data["jobs"]] == [
+            ("build", "completed", "GitHub Actions 1"), ("publish", "in_progress",
+                                                         "GitHub Actions 2")]
+        assert (data["jobs"][1]["created_at"], data["jobs"][1]["started_at"]) == (
+            "2026-01-02T09:00:00Z", "2026-01-02T09:30:00Z")
+        _headers, rest = gh.requester.requestJsonAndCheck(
+            "GET", f"{gh.url}/actions/runs/77/jobs", parameters={"per_page": 2, "page": 2})
+        assert [(j["name"], j["runner_name"]) for j in rest["jobs"]] == [("later", None)]
+
     def test_attestation_roundtrip(self, gh):
         """An attestation stored for a digest is listed under that digest."""
         digest = hashlib.sha256(b"wheel").hexdigest()

@@ -28,6 +28,7 @@ import pytest
 from action.cli import main
 from action.errors import (
     ConfigError,
+    DigestMismatchError,
     FileTooLargeError,
     ForeignDistError,
     LogError,
@@ -66,6 +67,7 @@ class World:
     repo: object
     github_api: object
     monkeypatch: pytest.MonkeyPatch
+    pypi: PypiServer | None = None
 
     @property
     def dist(self) -> Path:
@@ -86,6 +88,7 @@ class Case:
     hostile_name: str = ""  # attached nowhere, uploaded nowhere
     secret: str = ""  # a secret of the case that must not be printed
     prepare: Callable[[World], None] | None = None  # runs before the hostile input
+    job: tuple[str, str] = ("build", "build")  # the step and the job (GITHUB_JOB) refused
 
 
 # --- the hostile files ------------------------------------------------------------------------
@@ -183,12 +186,24 @@ def verify_release(world: World) -> list[str]:
 
 
 def hostile_asset(world: World) -> None:
-    for step in ("build", "release"):
-        assert job(world.monkeypatch, step, step) == 0
-    world.repo.add_approval(RUN_ID, environments=("publish",))  # type: ignore[attr-defined]
+    drafted_and_approved(world)
     assert job(world.monkeypatch, "publish", "publish") == 0
     (release,) = world.repo.releases()  # type: ignore[attr-defined]
     attach(world.github_api, world.repo, release.id, "../../x.whl", b"PK hostile")
+
+
+def drafted_and_approved(world: World) -> None:
+    """The draft is made and the reviewer approved the `publish` job's gate of the run."""
+    for step in ("build", "release"):
+        assert job(world.monkeypatch, step, step) == 0
+    world.repo.add_approval(RUN_ID, environments=("publish",))  # type: ignore[attr-defined]
+
+
+def pypi_holds_other_bytes(world: World) -> None:
+    """Someone uploaded a file of the release's name to PyPI first, with other bytes."""
+    drafted_and_approved(world)
+    assert world.pypi is not None
+    (world.pypi.packages / f"{DIST}-{VERSION}.tar.gz").write_bytes(b"someone else's sdist")
 
 
 def build_first(world: World) -> None:
@@ -275,6 +290,13 @@ CASES = [
          "'tiny_release-1.0.0/setup.cfg' that is a symlink", REMOVE,
          env={"INPUT_PARTS": "wheel", "INPUT_WHEEL-SOURCE": "checkout"}, plant=sdist_with_symlink,
          hostile_name=f"{DIST}-{VERSION}.tar.gz"),
+    # --- the approval ---
+    Case("step: publish in another job of the approved run", ConfigError,
+         "this job (lint) is not that job", "`environment: publish`",
+         prepare=drafted_and_approved, job=("publish", "lint")),
+    Case("PyPI holds other bytes under the sdist's name", DigestMismatchError,
+         f"{DIST}-{VERSION}.tar.gz: pypi", "An index never replaces a file",
+         prepare=pypi_holds_other_bytes, job=("publish", "publish")),
     # --- what the CLI reads from a release ---
     Case("status of a log nested 100000 deep", LogError, "nested too deeply", "state log",
          command=nested_log, prepare=build_first),
@@ -329,15 +351,17 @@ def run_case(case: Case, world: World) -> int:
                 case.plant(world)
             if case.command is not None:
                 return main(case.command(world))
-            return job(hostile, os.environ.get("INPUT_STEP", "build"), "build")
+            step = os.environ.get("INPUT_STEP", case.job[0]) if case.job[0] == "build" \
+                else case.job[0]
+            return job(hostile, step, case.job[1])
         finally:
             world.monkeypatch = outer
 
 
 @pytest.fixture
-def world(release_env, github_api, monkeypatch) -> World:
+def world(release_env, github_api, monkeypatch, pypi_server) -> World:
     repo, workspace, tmp = release_env
-    return World(workspace, tmp, repo, github_api, monkeypatch)
+    return World(workspace, tmp, repo, github_api, monkeypatch, pypi_server)
 
 
 @pytest.fixture
@@ -384,6 +408,8 @@ def test_a_hostile_input_is_refused_and_a_rerun_with_good_input_finishes(
     for path in world.dist.iterdir():
         if path.name == case.hostile_name or path.name not in own or path.is_symlink():
             path.unlink()
+    if case.prepare is pypi_holds_other_bytes and world.pypi is not None:
+        (world.pypi.packages / f"{DIST}-{VERSION}.tar.gz").unlink()
     if case.name.startswith("verify"):
         (release,) = repo.releases()
         with github_api._lock:
@@ -392,4 +418,5 @@ def test_a_hostile_input_is_refused_and_a_rerun_with_good_input_finishes(
     if case.command is not None:
         assert main(GOOD_COMMAND[case.name](world)) == 0, capsys.readouterr()
     else:
-        assert job(monkeypatch, "build", "build") == 0, capsys.readouterr()
+        step = "publish" if case.job[0] == "publish" else "build"
+        assert job(monkeypatch, step, step) == 0, capsys.readouterr()

@@ -128,6 +128,30 @@ def test_publish_without_an_approval_is_refused(release_env, monkeypatch, capsys
     assert f"::error title=configuration error::{expected}" in out
 
 
+def test_publish_in_another_job_of_the_approved_run_is_refused(release_env, monkeypatch,
+                                                                capsys, pypi_server,
+                                                                testpypi_server):
+    """Issue 11: without OIDC, any job of an approved run could run `step: publish`. GitHub's
+    record of the run shows which job waited for the approval; a job that started later
+    (here `lint`, created after the approval) is refused, and the environment's job then
+    publishes."""
+    repo, _project, _tmp = release_env
+    assert job(monkeypatch, "build", "build") == 0
+    assert job(monkeypatch, "release", "release") == 0
+    repo.add_approval(RUN_ID, login="maintainer", environments=("publish",))
+    repo.add_job(RUN_ID, "lint", runner_name="GitHub Actions 9")
+    monkeypatch.setenv("RUNNER_NAME", "GitHub Actions 9")
+    capsys.readouterr()
+    assert job(monkeypatch, "publish", "lint") == 2
+    out = capsys.readouterr().out
+    assert ("step `publish` runs only in the job of the `publish` environment, after a "
+            "reviewer approved it; this job (lint) is not that job") in out
+    assert "created before it, started after it" in out
+    assert [list(s.packages.iterdir()) for s in (testpypi_server, pypi_server)] == [[], []]
+    monkeypatch.setenv("RUNNER_NAME", f"GitHub Actions {RUN_ID}")  # the publish job's runner
+    assert job(monkeypatch, "publish", "publish") == 0
+
+
 def test_a_second_dispatch_after_publishing_does_nothing_and_says_so(release_env, github_api,
                                                                      monkeypatch):
     """Re-running every job after the release is out appends nothing."""
