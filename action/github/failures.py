@@ -86,7 +86,8 @@ def describe(exc: BaseException) -> str:
 def give_up(what: str, failures: int, exc: BaseException) -> GitHubError:
     return GitHubError(
         f"{what} failed {failures} times; the last time: {describe(exc)}",
-        hint="GitHub seems unreachable or failing. Re-run the job later; nothing "
+        hint="GitHub kept failing for as long as the action retries a request (ten minutes "
+        "by default): it seems unreachable or in an incident. Re-run the job later; nothing "
         "that succeeded is repeated.",
     )
 

@@ -4,8 +4,11 @@ The API base is `GITHUB_API_URL` (GitHub Enterprise included); nothing here name
 
 Retries. PyGithub runs with `retry=None`: its default retries a POST after a dropped
 connection (two drafts) and retries 5xx without waiting. Here reads, PATCH and DELETE are
-retried with the shared policy (`action.retry`: exponential backoff and jitter) on 5xx,
-timeouts and dropped connections; the writes that are not idempotent (create a draft, upload
+retried with the shared policy (`action.retry`: exponential backoff and jitter, for up to
+ten minutes per request rather than a number of attempts, so a job rides out a GitHub
+incident) on 5xx, timeouts and dropped connections. Each request is retried on its own: a
+download is two (the API's redirect, then the bytes), and a failure of the second does not
+repeat the first; the writes that are not idempotent (create a draft, upload
 an asset) are retried only after listing what exists (`settle`). Primary and secondary rate
 limits are waited out (`retry-after`, `x-ratelimit-reset`), logged with how long and why.
 
@@ -39,7 +42,7 @@ import requests
 from action.errors import ConfigError
 from action.github import failures
 from action.github.pacing import Throttling, WritePacer
-from action.retry import Backoff, Retrying, Wait
+from action.retry import DEFAULT_BUDGET, Backoff, Retrying, Wait
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,7 +62,8 @@ class GitHubTuning:
     writes_per_minute: int | None = 80  # GitHub's limits for content-creating requests
     writes_per_hour: int | None = 500
     timeout: int = 30
-    attempts: int = 6
+    attempts: int | None = None  # an upper bound on tries as well (tests); None: the budget
+    retry_budget: float = DEFAULT_BUDGET  # seconds one request may spend failing and waiting
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     max_rate_limit_wait: float = 900.0
@@ -67,7 +71,7 @@ class GitHubTuning:
     per_page: int = 100
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.attempts < 1:
+        if self.concurrency < 1 or (self.attempts is not None and self.attempts < 1):
             raise ConfigError("GitHub tuning: concurrency and attempts must be at least 1")
 
 
@@ -78,7 +82,8 @@ def _passes(exc: BaseException) -> bool | Wait:
 def retrying(tuning: GitHubTuning, sleep: Callable[[float], None],
              jitter: Callable[[], float]) -> Retrying:
     """The shared retry policy with GitHub's failures, rate limits and messages."""
-    backoff = Backoff(attempts=tuning.attempts, base=tuning.backoff_base, cap=tuning.backoff_cap,
+    backoff = Backoff(budget=tuning.retry_budget, attempts=tuning.attempts,
+                      base=tuning.backoff_base, cap=tuning.backoff_cap,
                       sleep=sleep, jitter=jitter)
     return Retrying(backoff=backoff, system="github", retryable=failures.RETRYABLE,
                     passes=_passes, describe=failures.describe, give_up=failures.give_up,
@@ -186,14 +191,61 @@ class Transport:
         return data
 
     def download(self, url: str, sink: Callable[[bytes], object]) -> None:
-        """GET `url` (following GitHub's redirect) into `sink`, block by block; no retry."""
-        with self._session().get(f"{self._api}{url}", headers={"Accept": OCTET}, stream=True,
+        """GET `url` into `sink`, block by block: two requests, each retried on its own (the
+        API's redirect, then the bytes from where it points, sent without the token). A
+        stream cut after some blocks reached `sink` is not retried here: TruncatedError, and
+        the caller starts the file over."""
+        location = self.retrying.run(f"GET {url}", lambda: self._locate(url))
+        delivered = False
+
+        def take(block: bytes) -> None:
+            nonlocal delivered
+            delivered = True
+            sink(block)
+
+        def fetch() -> None:
+            try:
+                self._fetch(location, take, api=location == f"{self._api}{url}")
+            except failures.RETRYABLE as exc:
+                if delivered:
+                    raise _CutError(exc) from exc
+                raise
+
+        try:
+            self.retrying.run(f"download {url}", fetch)
+        except _CutError as cut:
+            raise failures.TruncatedError(
+                f"{url}: the download was cut off: {failures.describe(cut.cause)}") from cut
+
+    def _locate(self, url: str) -> str:
+        """Where the bytes of `url` are: GitHub answers with a redirect (else: `url`)."""
+        full = f"{self._api}{url}"
+        with self._session().get(full, headers={"Accept": OCTET}, stream=True,
+                                 allow_redirects=False, timeout=self.tuning.timeout) as answer:
+            if answer.is_redirect and "location" in answer.headers:
+                return requests.compat.urljoin(full, answer.headers["location"])
+            if answer.status_code >= HTTP_ERROR:
+                raise failures.HttpError(answer.status_code, answer.headers, answer.text[:200])
+            return full
+
+    def _fetch(self, location: str, sink: Callable[[bytes], object], *, api: bool) -> None:
+        # The redirect's URL carries its own signature: GitHub's token is not sent there.
+        headers = {"Accept": OCTET} | ({} if api else {"Authorization": None})
+        with self._session().get(location, headers=headers, stream=True,
                                  timeout=self.tuning.timeout) as response:
             if response.status_code >= HTTP_ERROR:
                 raise failures.HttpError(response.status_code, response.headers,
                                          response.text[:200])
             for block in response.iter_content(BLOCK):
                 sink(block)
+
+
+class _CutError(Exception):
+    """A download failed after some of its bytes were delivered: not retried in place."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def _next_link(link: str) -> str | None:

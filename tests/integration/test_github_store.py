@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,6 +35,7 @@ TAG = "v1.0.0"
 RELEASES = r"/repos/acme/widget/releases$"
 ASSETS = r"/releases/\d+/assets$"
 ASSET = r"/releases/assets/\d+$"
+BYTES = r"^/api/objects/release-assets/"  # where the API's redirect points
 FAST = GitHubTuning(
     writes_per_minute=None, writes_per_hour=None, timeout=3, attempts=10, backoff_base=0.01,
     backoff_cap=0.05,
@@ -527,6 +529,37 @@ class TestRateLimits:
                               max_rate_limit_wait=5)
         with pytest.raises(GitHubError, match="primary rate limit"):
             make_store(tuning=tuning).find_release(TAG)
+
+    def test_each_request_of_a_download_is_retried_on_its_own(self, make_store, draft,
+                                                               github_api, tmp_path):
+        """Issue 11: a download is two requests (the API's redirect, the bytes); it was
+        retried as one, six times. Seven 502s in a row on the bytes: the API is asked once,
+        the bytes eight times, within the time budget (no count of attempts)."""
+        tuning = replace(FAST, attempts=None, retry_budget=30.0)
+        store = make_store(tuning=tuning)
+        (path,) = write_files(tmp_path, 1)
+        (info,) = store.upload_assets(draft.release_id, [path])
+        github_api.clear_calls()
+        github_api.inject(faults.ServerError(status=502), path=BYTES, times=7)
+        out = tmp_path / "out"
+        out.mkdir()
+        (got,) = store.download_assets(draft.release_id, [info], out)
+        assert got.read_bytes() == path.read_bytes()
+        assert len(github_api.calls_to("GET", ASSET)) == 1
+        assert len(github_api.calls_to("GET", BYTES)) == 8
+
+    def test_a_request_gives_up_when_its_time_budget_is_spent(self, make_store, github_api):
+        """A GitHub that keeps failing: GitHubError once the budget (here 1 s) is spent,
+        however many tries that took, saying for how long the action retries."""
+        tuning = replace(FAST, attempts=None, retry_budget=1.0, backoff_base=0.1,
+                         backoff_cap=0.2)
+        github_api.inject(faults.ServerError(status=503), path=RELEASES)
+        started = time.monotonic()
+        with pytest.raises(GitHubError, match=r"failed [0-9]+ times") as caught:
+            make_store(tuning=tuning).find_release(TAG)
+        assert 0.5 <= time.monotonic() - started < 5
+        assert len(github_api.calls_to("GET", RELEASES)) >= 5
+        assert "ten minutes" in caught.value.hint
 
     def test_persistent_5xx_gives_up(self, store, github_api):
         """A GitHub that keeps failing: GitHubError after the configured attempts."""
