@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 
 from action.attestation.keyless import TRUST_CONFIG_VARIABLE
 from action.cli import main
@@ -151,6 +152,19 @@ def test_keyless_release_from_tag_to_pypi(
         good = cli_verify(sigstore_instance, bundle, artifact, identity)
         assert good.returncode == 0, good.stderr
         assert f"OK: {artifact}" in good.stderr
+    # As `gh attestation verify FILE -R owner/repo` finds it: the attestations listed for the
+    # file's digest, whose bundle the same verifier accepts for the workflow's identity.
+    for name in (SDIST, WHEEL):
+        digest = hashlib.sha256(assets[name]).hexdigest()
+        listed = requests.get(f"{github_api.api_url}/repos/{REPOSITORY}/attestations/"
+                              f"sha256:{digest}", headers={"Authorization": f"bearer {TOKEN}"},
+                              timeout=30)
+        assert listed.status_code == 200
+        (found,) = listed.json()["attestations"]
+        fetched = tmp_path / f"{name}.from-github.sigstore.json"
+        fetched.write_text(json.dumps(found["bundle"]))
+        good = cli_verify(sigstore_instance, fetched, tmp_path / name, identity)
+        assert good.returncode == 0, good.stderr
     data = bytearray(assets[WHEEL])
     data[len(data) // 2] ^= 0x01
     (tmp_path / WHEEL).write_bytes(bytes(data))
