@@ -31,7 +31,7 @@ from action.config import Config, RunFacts
 from action.index import IndexConfig, Outcome, PackageIndex
 from action.job import ApprovalRecord, Job, Services
 from action.progress import StepStarted
-from action.rehearse import LocalTags
+from action.rehearsal_world import LocalTags
 from action.retry import Backoff
 from action.stores.local import LocalStore
 from statemachine.plan import StepInput

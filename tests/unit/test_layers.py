@@ -17,7 +17,7 @@ FLOORS: dict[int, set[str]] = {
         "action.output"},
     4: {"action.job", "action.lane_files", "action.report", "action.window"},
     6: {"action.pipeline"},
-    7: {"action.github_run", "action.rehearse", "action.cli"},
+    7: {"action.github_run", "action.rehearse", "action.rehearsal_world", "action.cli"},
 }
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from action import cli
-from action.rehearse import PYPISERVER, invocation
+from action.rehearsal_world import PYPISERVER
+from action.rehearse import invocation
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = "run|rehearse|status|verify|diagram"
