@@ -11,8 +11,10 @@ with `id-token: write`. sigstore-python is pointed at it only through that trust
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,3 +167,20 @@ def start_sigstore(directory: Path) -> Iterator[SigstoreInstance]:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+# The sigstore CLI of the test environment: verification as a user would run it, independent
+# of the action's code.
+SIGSTORE_CLI: Final = Path(sys.executable).with_name("sigstore")
+
+
+def cli_verify(instance: SigstoreInstance, bundle: Path, artifact: Path,
+               identity: str) -> subprocess.CompletedProcess[str]:
+    """`sigstore verify identity` of `artifact` against the local instance, offline."""
+    return subprocess.run(
+        [str(SIGSTORE_CLI), "--trust-config", str(instance.trust_config), "verify", "identity",
+         "--bundle", str(bundle), "--cert-identity", identity,
+         "--cert-oidc-issuer", GITHUB_ISSUER, "--offline", str(artifact)],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "COLUMNS": "200"},  # rich wraps its messages at the width
+    )

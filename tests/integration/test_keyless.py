@@ -13,8 +13,6 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +30,7 @@ from action.index import PackageIndex
 from action.steps.attested import github_bundles
 from tests.doubles import faults
 from tests.doubles.fixtures import TOKEN
-from tests.doubles.sigstore_local import GITHUB_ISSUER, GitHubJob
+from tests.doubles.sigstore_local import GitHubJob, cli_verify
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
     from tests.fixtures_index import Dists
     from tests.fixtures_warehouse import Warehouse
 
-SIGSTORE_CLI = Path(sys.executable).with_name("sigstore")
 
 
 @pytest.fixture
@@ -59,17 +56,6 @@ def run_details(job: GitHubJob) -> RunDetails:
                       run_id=job.run_id, run_attempt=int(job.run_attempt),
                       workflow=job.workflow, event=job.event_name, lane="main",
                       started_on=datetime(2026, 12, 1, tzinfo=UTC))
-
-
-def cli_verify(instance: SigstoreInstance, bundle: Path, artifact: Path,
-               identity: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SIGSTORE_CLI), "--trust-config", str(instance.trust_config), "verify", "identity",
-         "--bundle", str(bundle), "--cert-identity", identity,
-         "--cert-oidc-issuer", GITHUB_ISSUER, "--offline", str(artifact)],
-        capture_output=True, text=True, check=False, timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def test_keyless_provenance_verifies_independently_and_a_changed_byte_fails(

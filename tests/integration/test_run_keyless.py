@@ -19,9 +19,7 @@ import json
 import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -30,11 +28,13 @@ import requests
 from action.attestation.keyless import TRUST_CONFIG_VARIABLE
 from action.cli import main
 from tests.doubles.fixtures import TOKEN
-from tests.doubles.sigstore_local import GITHUB_ISSUER, GitHubJob
+from tests.doubles.sigstore_local import GitHubJob, cli_verify
 from tests.doubles.warehouse import TrustedPublisher
 from tests.integration.harness import NAME, SDIST, TAG, WHEEL, make_project
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.doubles.github import GitHubDouble
     from tests.doubles.sigstore_local import SigstoreInstance
     from tests.fixtures_warehouse import Warehouse
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 RUN_ID = 4242
 REPOSITORY = "octo/tiny-release"
 WORKFLOW = ".github/workflows/release.yml"
-SIGSTORE_CLI = Path(sys.executable).with_name("sigstore")
 
 
 @pytest.fixture
@@ -91,17 +90,6 @@ def job(monkeypatch: pytest.MonkeyPatch, instance: SigstoreInstance, sha: str, s
     monkeypatch.setenv("INPUT_STEP", step)
     monkeypatch.setenv("GITHUB_JOB", step)
     return main(["run"])
-
-
-def cli_verify(instance: SigstoreInstance, bundle: Path, artifact: Path,
-               identity: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SIGSTORE_CLI), "--trust-config", str(instance.trust_config), "verify", "identity",
-         "--bundle", str(bundle), "--cert-identity", identity,
-         "--cert-oidc-issuer", GITHUB_ISSUER, "--offline", str(artifact)],
-        capture_output=True, text=True, check=False, timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def test_keyless_release_from_tag_to_pypi(

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jwt
@@ -25,12 +21,13 @@ from sigstore.sign import SigningContext
 from sigstore.verify import Verifier
 from sigstore.verify.policy import Identity
 
-from tests.doubles.sigstore_local import GITHUB_ISSUER, GitHubJob
+from tests.doubles.sigstore_local import GITHUB_ISSUER, GitHubJob, cli_verify
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.doubles.sigstore_local import SigstoreInstance
 
-SIGSTORE_CLI = Path(sys.executable).with_name("sigstore")
 
 
 def trust(instance: SigstoreInstance) -> ClientTrustConfig:
@@ -49,17 +46,6 @@ def sign_statement(instance: SigstoreInstance, job: GitHubJob, artifact: Path) -
     context = SigningContext.from_trust_config(trust(instance))
     with context.signer(IdentityToken(instance.token(job))) as signer:
         return signer.sign_dsse(statement)
-
-
-def cli_verify(instance: SigstoreInstance, bundle: Path, artifact: Path,
-               identity: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SIGSTORE_CLI), "--trust-config", str(instance.trust_config), "verify", "identity",
-         "--bundle", str(bundle), "--cert-identity", identity,
-         "--cert-oidc-issuer", GITHUB_ISSUER, "--offline", str(artifact)],
-        capture_output=True, text=True, check=False, timeout=120,
-        env={**os.environ, "COLUMNS": "200"},  # rich wraps its messages at the width
-    )
 
 
 @pytest.fixture
