@@ -18,15 +18,13 @@ import threading
 import zipfile
 from typing import TYPE_CHECKING
 
-from twine import exceptions as twine_errors
-from twine import package as twine_package
-from twine.commands import check as twine_check
-
 from action import digests
 from action.errors import BuildError
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from twine import package as twine_package
 
 CHECK_HINT = ("Fix the package metadata (often the README's markup or a missing "
               "long_description_content_type) and build again.")
@@ -46,6 +44,9 @@ def package(path: Path) -> twine_package.PackageFile:
     with _lock:
         made = _packages.get(key)
     if made is None:
+        from twine import exceptions as twine_errors  # noqa: PLC0415 - twine loads on first use
+        from twine import package as twine_package  # noqa: PLC0415
+
         try:
             made = twine_package.PackageFile.from_filename(str(path), comment=None)
         except (twine_errors.InvalidDistribution, zipfile.BadZipFile, tarfile.TarError,
@@ -70,6 +71,8 @@ def sha256(path: Path) -> str:
 
 def check_strict(path: Path) -> list[str]:
     """What `twine check --strict` would refuse in the file; [] when it passes."""
+    from twine.commands import check as twine_check  # noqa: PLC0415 - docutils: build jobs only
+
     meta = package(path).metadata_dictionary()
     problems = []
     content_type = meta.get("description_content_type")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from action import pipeline, report, runner
 from action.attestation.keys import KeySigner
-from action.attestation.pep740 import ensure_publish_attestations
 from action.attestation.signers import SignerConfig, make_signer
 from action.config import Config, RunFacts, RunnerFiles, from_env, writes_paced
 from action.errors import ConfigError, ReleaseError
@@ -139,6 +138,13 @@ def _credentials(config: Config, name: str, env: Mapping[str, str]
     return TrustedPublishing.from_env(env, environment=config.approval_environment)
 
 
+def _publish_attestations(dists: list[Path], env: Mapping[str, str]) -> tuple[Path, ...]:
+    """PEP 740 attestations (keyless jobs only: pypi-attestations and sigstore load here)."""
+    from action.attestation.pep740 import ensure_publish_attestations  # noqa: PLC0415
+
+    return ensure_publish_attestations(dists, environ=env)
+
+
 def make_services(config: Config, env: Mapping[str, str]) -> Services:
     # Writes keep to GitHub's limits (80 a minute, 500 an hour) unless turned off.
     tuning = GitHubTuning() if writes_paced(env) else GitHubTuning(writes_per_minute=None,
@@ -163,7 +169,7 @@ def make_services(config: Config, env: Mapping[str, str]) -> Services:
         signer=lambda: make_signer(SignerConfig.from_environ(env,
                                                              private_key=config.signing_key)),
         build_env=dict(env), public_key=public_key,
-        attester=(lambda dists: ensure_publish_attestations(dists, environ=env))
+        attester=(lambda dists: _publish_attestations(dists, env))
         if config.run.oidc and not config.signing_key else None,
         record_attestation=store.create_attestation,
         in_environment=lambda _env: in_environment(config, approvals),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import requests
@@ -23,11 +22,18 @@ from sigstore.sign import Signer, SigningContext
 from sigstore.verify import Verifier
 
 from action.attestation.dsse import Envelope, SignedStatement
+from action.attestation.sigstore_env import (  # here too: keyless.py's public names
+    GITHUB_OIDC_VARIABLES,
+    TRUST_CONFIG_VARIABLE,
+    named_trust_config,
+    oidc_available,
+)
 from action.errors import ConfigError, SigningError
 from action.logs import mask
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
+    from pathlib import Path
 
 __all__ = [
     "GITHUB_OIDC_VARIABLES",
@@ -47,8 +53,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-GITHUB_OIDC_VARIABLES: Final = ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-TRUST_CONFIG_VARIABLE: Final = "RELEASE_ACTION_SIGSTORE_TRUST_CONFIG"
 _OIDC_HINT: Final = (
     "Keyless signing needs `permissions: id-token: write` on the job (and a workflow that is not "
     "triggered from a fork); otherwise give a signing key as a secret."
@@ -85,11 +89,6 @@ def signed_from_bundle(bundle_json: str) -> SignedStatement:
     except (ValueError, KeyError, TypeError) as exc:
         raise SigningError("Sigstore returned a bundle without a DSSE envelope") from exc
     return SignedStatement(Envelope.from_json(inner), bundle_json)
-
-
-def oidc_available(environ: Mapping[str, str]) -> bool:
-    """GitHub sets both variables only for jobs with `permissions: id-token: write`."""
-    return all(environ.get(name) for name in GITHUB_OIDC_VARIABLES)
 
 
 def github_identity_token() -> IdentityToken:
@@ -143,12 +142,6 @@ def sigstore_verifier(trust: Path | None = None) -> Verifier:
     if trust is not None:
         return Verifier(trusted_root=read_trust_config(trust).trusted_root)
     return sigstore_call("load its trust root", Verifier.production)
-
-
-def named_trust_config(environ: Mapping[str, str]) -> Path | None:
-    """The trust configuration a job's environment names (RELEASE_ACTION_SIGSTORE_TRUST_CONFIG)."""
-    named = environ.get(TRUST_CONFIG_VARIABLE, "").strip()
-    return Path(named) if named else None
 
 
 def open_sigstore_signer(

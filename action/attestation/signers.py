@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from action.attestation.keyless import SigstoreSigner, named_trust_config, oidc_available
 from action.attestation.keys import KeySigner
+from action.attestation.sigstore_env import named_trust_config, oidc_available
 from action.attestation.statement import bundle_file_name, provenance_file_name
 from action.errors import ConfigError
 from action.logs import get_logger
@@ -66,6 +66,8 @@ def make_signer(config: SignerConfig) -> ProvenanceSigner:
     if config.private_key.strip():
         return KeySigner.from_pem(config.private_key, config.passphrase)
     if config.oidc:
+        from action.attestation.keyless import SigstoreSigner  # noqa: PLC0415 - sigstore: keyless only
+
         return SigstoreSigner(staging=config.staging, trust=config.trust_config)
     raise ConfigError(
         "there is no way to sign the provenance: no signing key and no OIDC identity",

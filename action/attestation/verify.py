@@ -11,13 +11,8 @@ from typing import TYPE_CHECKING, Final
 
 import requests
 from cryptography import x509
-from sigstore.errors import Error as SigstoreError
-from sigstore.errors import VerificationError as SigstoreVerificationError
-from sigstore.models import Bundle
-from sigstore.verify.policy import AllOf, OIDCIssuer
 
 from action.attestation.dsse import Envelope, pae, read_envelopes
-from action.attestation.keyless import sigstore_verifier
 from action.attestation.keys import PublicKey, keyid_of, load_public_key, verifies
 from action.attestation.statement import (
     PAYLOAD_TYPE,
@@ -31,6 +26,8 @@ from action.errors import ConfigError, VerificationError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
+
+    from sigstore.models import Bundle
 
 __all__ = [
     "FileStatus",
@@ -236,6 +233,8 @@ class WorkflowIdentity:
     workflow_uri: str
 
     def verify(self, cert: x509.Certificate) -> None:
+        from sigstore.errors import VerificationError as SigstoreVerificationError  # noqa: PLC0415
+
         try:
             san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound as exc:
@@ -258,6 +257,9 @@ def _workflow_identity(server_url: str, repository: str, workflow: str | None) -
 
 def read_bundle(path: Path) -> Bundle:
     """A Sigstore bundle file, read; any malformed content is a VerificationError naming it."""
+    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415 - sigstore: bundles only
+    from sigstore.models import Bundle  # noqa: PLC0415
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -281,6 +283,11 @@ _BUNDLE_HINT = ("Download the `.intoto.sigstore.json` asset of the release again
 
 def _verify_bundle(path: Path, envelopes: Sequence[Envelope], identity: WorkflowIdentity,
                    trust_config: Path | None) -> bytes:
+    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415 - sigstore: bundles only
+    from sigstore.verify.policy import AllOf, OIDCIssuer  # noqa: PLC0415
+
+    from action.attestation.keyless import sigstore_verifier  # noqa: PLC0415
+
     bundle = read_bundle(path)
     try:
         policy = AllOf([OIDCIssuer(GITHUB_OIDC_ISSUER), identity])

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import docker
-import docker.errors
 import requests
 
 from action.errors import BuildError, DockerUnavailableError
@@ -103,6 +101,9 @@ def _endpoint(env: Mapping[str, str]) -> str:
 
 
 def _client(env: Mapping[str, str], client_factory: Callable[[], Any] | None) -> Any:
+    import docker  # noqa: PLC0415 - the docker SDK loads in the jobs that build wheels only
+    import docker.errors  # noqa: PLC0415
+
     endpoint = _endpoint(env)
     try:
         if client_factory is not None:
@@ -122,6 +123,8 @@ def check_docker(
     `env` is the environment whose DOCKER_HOST (and TLS settings) count (the job's, from
     `action.config.read_environment`).
     """
+    import docker.errors  # noqa: PLC0415 - see _client
+
     endpoint = _endpoint(env)
     client = _client(env, client_factory)
     try:
@@ -151,6 +154,8 @@ def image_record(
     client_factory: Callable[[], Any] | None = None,
 ) -> ImageRecord:
     """Read an image's id and registry digests from the engine (after a build used it)."""
+    import docker.errors  # noqa: PLC0415 - see _client
+
     client = _client(env, client_factory)
     try:
         attrs: dict[str, Any] = client.images.get(name).attrs

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import requests
-from twine.repository import Repository
 
 from action import dists
 from action.errors import FileExistsOnIndexError, PackageIndexError
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from twine.package import PackageFile
+    from twine.repository import Repository
 
     from action.index.config import IndexConfig
     from action.retry import Backoff
@@ -139,6 +139,8 @@ class Uploader:
     def _repository(self) -> Repository:
         with self._lock:
             if self._twine is None:
+                from twine.repository import Repository  # noqa: PLC0415 - publish jobs only
+
                 self._twine = Repository(self.config.upload_url, None, None,
                                          disable_progress_bar=True)
             return self._twine

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from action import report
-from action.attestation.keyless import named_trust_config
+from action.attestation.sigstore_env import named_trust_config
 from action.attestation.verify import verify_provenance
 from action.errors import ApprovalError, DigestMismatchError, ReleaseError, VerificationError
 from action.index import Dist, Outcome, project_of
