@@ -98,23 +98,29 @@ class PypiServer:
         self.double.age(project, version, days=days)
 
 
-def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], str, float]:
-    started = time.monotonic()
+def start_server(argv: list[str], what: str,
+                 cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Start a test server that prints its port on its first line; its URL once /health
+    answers. `what` names it when it does not start."""
     process = subprocess.Popen(
-        [sys.executable, "-c", _LAUNCHER, str(packages)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYPISERVER_PASSWORD": TEST_TOKEN},
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYPISERVER_PASSWORD": TEST_TOKEN}, cwd=cwd,
     )
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     if not line.isdigit():
         process.kill()
         _, err = process.communicate(timeout=10)
-        pytest.fail(f"pypiserver ({name}) did not start: {line}{err}")
+        pytest.fail(f"{what} did not start: {line}{err}")
     url = f"http://127.0.0.1:{line}"
-    requests.get(url + "/health", timeout=5).raise_for_status()
+    requests.get(url + "/health", timeout=10).raise_for_status()
+    return process, url
+
+
+def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], str, float]:
+    started = time.monotonic()
+    process, url = start_server([sys.executable, "-c", _LAUNCHER, str(packages)],
+                                f"pypiserver ({name})")
     return process, url, time.monotonic() - started
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import pytest
 import requests
 
 from action.index import IndexConfig, TrustedPublishing
-from tests.fixtures_index import TEST_TOKEN
+from tests.fixtures_index import start_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,19 +70,9 @@ class Warehouse:
 
 
 def _start(name: str, packages: Path) -> tuple[subprocess.Popen[str], Warehouse]:
-    process = subprocess.Popen(
+    process, url = start_server(
         [sys.executable, "-m", "tests.doubles.warehouse", str(packages)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYPISERVER_PASSWORD": TEST_TOKEN},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    if not line.isdigit():
-        process.kill()
-        _, err = process.communicate(timeout=10)
-        pytest.fail(f"the Warehouse-like index ({name}) did not start: {line}{err}")
-    url = f"http://127.0.0.1:{line}"
-    requests.get(url + "/health", timeout=10).raise_for_status()
+        f"the Warehouse-like index ({name})", cwd=REPO_ROOT)
     return process, Warehouse(name, url, packages)
 
 
