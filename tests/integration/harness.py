@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    import pytest
+
     from action.progress import ProgressEvent
     from action.stores.base import ReleaseStore
 
@@ -48,6 +50,7 @@ NAME = "tiny-release"
 DIST = "tiny_release"
 VERSION = "1.0.0"
 TAG = "v1.0.0"
+WORKFLOW = ".github/workflows/release.yml"
 COMMIT_DATE = "2026-01-01T00:00:00+00:00"
 EPOCH = 1767225600  # COMMIT_DATE as Unix time
 REPOSITORY = "octo/tiny-release"
@@ -252,3 +255,28 @@ def simple_listing(config: IndexConfig, project: str = NAME) -> list[tuple[str, 
         path, _, fragment = href.partition("#")
         pairs.append((path.rsplit("/", 1)[-1], fragment.removeprefix("sha256=")))
     return sorted(pairs)
+
+
+def set_runner_env(
+    monkeypatch: pytest.MonkeyPatch, *, repository: str, api_url: str, run_id: int, sha: str,
+    workspace: Path, files: Path, server_url: str = "https://github.example",
+    **extra: str,
+) -> None:
+    """The environment a runner gives a job of the tag push's run (GITHUB_*, the job files in
+    `files`, no write pacing), after clearing any INPUT_/GITHUB_/ACTIONS_ variable the test
+    process had; `extra` adds the inputs and anything else the test needs."""
+    for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))]:
+        monkeypatch.delenv(key)
+    env = {
+        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": repository,
+        "GITHUB_API_URL": api_url, "GITHUB_SERVER_URL": server_url,
+        "GITHUB_RUN_ID": str(run_id), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octocat",
+        "GITHUB_WORKFLOW_REF": f"{repository}/{WORKFLOW}@refs/tags/{TAG}",
+        "GITHUB_EVENT_NAME": "push", "GITHUB_REF": f"refs/tags/{TAG}", "GITHUB_SHA": sha,
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_OUTPUT": str(files / "output"), "GITHUB_STEP_SUMMARY": str(files / "sum"),
+        "RELEASE_ACTION_WRITE_INTERVAL": "0",
+        **extra,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)

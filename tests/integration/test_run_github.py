@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from action.errors import DockerUnavailableError
 from statemachine.log import load
 from tests.doubles.fixtures import TOKEN
 from tests.fixtures_index import TEST_TOKEN
-from tests.integration.harness import NAME, TAG, make_project
+from tests.integration.harness import NAME, TAG, make_project, set_runner_env
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,25 +43,14 @@ def release_env(tmp_path, github_api, testpypi_server, pypi_server, monkeypatch)
     (tmp_path / "public.pem").write_text(public)
     home = tmp_path / "home"
     home.mkdir()
-    for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_"))]:
-        monkeypatch.delenv(key)
-    env = {
-        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/tiny-release",
-        "GITHUB_API_URL": github_api.api_url, "GITHUB_SERVER_URL": "https://github.example",
-        "GITHUB_RUN_ID": str(RUN_ID), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octocat",
-        "GITHUB_WORKFLOW_REF": f"octo/tiny-release/.github/workflows/release.yml@refs/tags/{TAG}",
-        "GITHUB_EVENT_NAME": "push", "GITHUB_REF": f"refs/tags/{TAG}", "GITHUB_SHA": sha,
-        "GITHUB_WORKSPACE": str(project), "HOME": str(home),
-        "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "sum"),
-        "RELEASE_ACTION_WRITE_INTERVAL": "0",
-        "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "sdist wheel", "INPUT_PLATFORMS": "",
-        "INPUT_SIGNING-KEY": private,
-        "INPUT_REPOSITORY-URL": pypi_server.url + "/",
-        "INPUT_TEST-REPOSITORY-URL": testpypi_server.url + "/",
-        "INPUT_PASSWORD": TEST_TOKEN, "INPUT_TEST-PASSWORD": TEST_TOKEN,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    set_runner_env(
+        monkeypatch, repository="octo/tiny-release", api_url=github_api.api_url, run_id=RUN_ID,
+        sha=sha, workspace=project, files=tmp_path, HOME=str(home),
+        **{"INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "sdist wheel", "INPUT_PLATFORMS": "",
+           "INPUT_SIGNING-KEY": private,
+           "INPUT_REPOSITORY-URL": pypi_server.url + "/",
+           "INPUT_TEST-REPOSITORY-URL": testpypi_server.url + "/",
+           "INPUT_PASSWORD": TEST_TOKEN, "INPUT_TEST-PASSWORD": TEST_TOKEN})
     return repo, project, tmp_path
 
 

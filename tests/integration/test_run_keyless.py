@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 from datetime import UTC, datetime
@@ -30,7 +29,15 @@ from action.cli import main
 from tests.doubles.fixtures import TOKEN
 from tests.doubles.sigstore_local import GitHubJob, cli_verify
 from tests.doubles.warehouse import TrustedPublisher
-from tests.integration.harness import NAME, SDIST, TAG, WHEEL, make_project
+from tests.integration.harness import (
+    NAME,
+    SDIST,
+    TAG,
+    WHEEL,
+    WORKFLOW,
+    make_project,
+    set_runner_env,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,7 +48,6 @@ if TYPE_CHECKING:
 
 RUN_ID = 4242
 REPOSITORY = "octo/tiny-release"
-WORKFLOW = ".github/workflows/release.yml"
 
 
 @pytest.fixture
@@ -59,24 +65,13 @@ def keyless_release(*, tmp_path: Path, github_api: GitHubDouble,
     test_warehouse.publishers(TrustedPublisher(NAME, REPOSITORY, "release.yml"))
     home = tmp_path / "home"
     home.mkdir()
-    for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))]:
-        monkeypatch.delenv(key)
-    env = {
-        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPOSITORY,
-        "GITHUB_API_URL": github_api.api_url, "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_RUN_ID": str(RUN_ID), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octocat",
-        "GITHUB_WORKFLOW_REF": f"{REPOSITORY}/{WORKFLOW}@refs/tags/{TAG}",
-        "GITHUB_EVENT_NAME": "push", "GITHUB_REF": f"refs/tags/{TAG}", "GITHUB_SHA": sha,
-        "GITHUB_WORKSPACE": str(project), "HOME": str(home),
-        "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "sum"),
-        "RELEASE_ACTION_WRITE_INTERVAL": "0",
-        TRUST_CONFIG_VARIABLE: str(sigstore_instance.trust_config),
-        "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "sdist wheel", "INPUT_PLATFORMS": "",
-        "INPUT_REPOSITORY-URL": warehouse.url + "/",
-        "INPUT_TEST-REPOSITORY-URL": test_warehouse.url + "/",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    set_runner_env(
+        monkeypatch, repository=REPOSITORY, api_url=github_api.api_url, run_id=RUN_ID, sha=sha,
+        workspace=project, files=tmp_path, server_url="https://github.com", HOME=str(home),
+        **{TRUST_CONFIG_VARIABLE: str(sigstore_instance.trust_config),
+           "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "sdist wheel", "INPUT_PLATFORMS": "",
+           "INPUT_REPOSITORY-URL": warehouse.url + "/",
+           "INPUT_TEST-REPOSITORY-URL": test_warehouse.url + "/"})
     return sha, tmp_path
 
 

@@ -14,7 +14,6 @@ bytes hashed per job <= 2x the bytes released.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
 from datetime import UTC, datetime
@@ -28,7 +27,14 @@ from action.cli import main
 from tests import hashing
 from tests.doubles.fixtures import TOKEN
 from tests.fixtures_index import TEST_TOKEN
-from tests.integration.harness import NAME, REPOSITORY, TAG, VERSION, make_project
+from tests.integration.harness import (
+    NAME,
+    REPOSITORY,
+    TAG,
+    VERSION,
+    make_project,
+    set_runner_env,
+)
 from tests.many_dists import write_dists
 
 if TYPE_CHECKING:
@@ -56,25 +62,14 @@ def many(tmp_path, github_api, testpypi_server, pypi_server, monkeypatch):
     made = write_dists(project / "dist", name=NAME, version=VERSION, wheels=FILES - 1,
                        size=4096)
     private, _public = generate_key()
-    for key in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_"))]:
-        monkeypatch.delenv(key)
-    env = {
-        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPOSITORY,
-        "GITHUB_API_URL": github_api.api_url, "GITHUB_SERVER_URL": "https://github.example",
-        "GITHUB_RUN_ID": str(RUN_ID), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octocat",
-        "GITHUB_WORKFLOW_REF": f"{REPOSITORY}/.github/workflows/release.yml@refs/tags/{TAG}",
-        "GITHUB_EVENT_NAME": "push", "GITHUB_REF": f"refs/tags/{TAG}", "GITHUB_SHA": sha,
-        "GITHUB_WORKSPACE": str(project), "GITHUB_OUTPUT": str(tmp_path / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-        "RELEASE_ACTION_WRITE_INTERVAL": "0",
-        "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "", "INPUT_PLATFORMS": "",
-        "INPUT_SIGNING-KEY": private,
-        "INPUT_REPOSITORY-URL": pypi_server.url + "/",
-        "INPUT_TEST-REPOSITORY-URL": testpypi_server.url + "/",
-        "INPUT_PASSWORD": TEST_TOKEN, "INPUT_TEST-PASSWORD": TEST_TOKEN,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    set_runner_env(
+        monkeypatch, repository=REPOSITORY, api_url=github_api.api_url, run_id=RUN_ID, sha=sha,
+        workspace=project, files=tmp_path,
+        **{"INPUT_GITHUB-TOKEN": TOKEN, "INPUT_PARTS": "", "INPUT_PLATFORMS": "",
+           "INPUT_SIGNING-KEY": private,
+           "INPUT_REPOSITORY-URL": pypi_server.url + "/",
+           "INPUT_TEST-REPOSITORY-URL": testpypi_server.url + "/",
+           "INPUT_PASSWORD": TEST_TOKEN, "INPUT_TEST-PASSWORD": TEST_TOKEN})
     hashing.install()
     yield repo, made, tmp_path
     hashing.uninstall()
